@@ -21,8 +21,6 @@ export const EXIT = {
 
 export interface Command {
   readonly name: string;
-  /** One line for `capi-sync help`. */
-  readonly summary: string;
   /** Full usage text for `capi-sync help NAME` and usage errors. */
   readonly usage: string;
   run(argv: string[], io: CommandIo): Promise<number>;

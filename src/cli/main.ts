@@ -1,5 +1,6 @@
-import { type Command, type CommandIo, EXIT, UsageError } from "./command.ts";
-import { COMMANDS } from "./commands/index.ts";
+import { ConfigError } from "../config/load.ts";
+import { type CommandIo, EXIT, UsageError } from "./command.ts";
+import { COMMANDS, type CommandEntry } from "./commands/index.ts";
 
 function helpText(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -17,7 +18,7 @@ function helpText(): string {
   ].join("\n");
 }
 
-function findCommand(name: string | undefined): Command | undefined {
+function findCommand(name: string | undefined): CommandEntry | undefined {
   return COMMANDS.find((c) => c.name === name);
 }
 
@@ -25,7 +26,7 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     const topic = findCommand(rest[0]);
-    io.stdout.write(topic ? `${topic.usage.trimEnd()}\n` : helpText());
+    io.stdout.write(topic ? `${(await topic.load()).usage.trimEnd()}\n` : helpText());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === "--version" || name === "-v") {
@@ -33,11 +34,12 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
     io.stdout.write(`${pkg.version}\n`);
     return EXIT.ok;
   }
-  const command = findCommand(name);
-  if (!command) {
+  const entry = findCommand(name);
+  if (!entry) {
     io.stderr.write(`capi-sync: unknown command '${name}'\n\n${helpText()}`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
     io.stdout.write(`${command.usage.trimEnd()}\n`);
     return EXIT.ok;
@@ -48,6 +50,10 @@ export async function main(argv: string[], io: CommandIo = processIo()): Promise
     if (error instanceof UsageError) {
       io.stderr.write(`capi-sync ${command.name}: ${error.message}\n\n${command.usage.trimEnd()}\n`);
       return EXIT.usage;
+    }
+    if (error instanceof ConfigError) {
+      io.stderr.write(`capi-sync ${command.name}: ${error.message}\n`);
+      return EXIT.stopped;
     }
     throw error;
   }

@@ -1,0 +1,65 @@
+import { runConnection } from "../../sync/run.ts";
+import { parseCommandArgs } from "../args.ts";
+import { type Command, EXIT, UsageError } from "../command.ts";
+import { CONFIG_OPTION, loadFromArgs, openConfiguredLedger, selectConnections } from "../context.ts";
+import { formatReport, jsonReport } from "../report.ts";
+import { exitCodeFor, runWithProgress } from "./sync.ts";
+
+export const replayCommand: Command = {
+  name: "replay",
+  usage: `Usage: capi-sync replay --rejected|--expired [--since DATE] [CONNECTION...] [--json] [--config FILE]
+
+Sends again the rows whose last outcome was rejected (after you fixed the data or the mapping) or
+expired, optionally only those recorded since DATE (ISO 8601). Rows still in the source are read,
+judged and delivered as in \`sync\`; rows delivered meanwhile are never sent again.`,
+
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        ...CONFIG_OPTION,
+        rejected: { type: "boolean", default: false },
+        expired: { type: "boolean", default: false },
+        since: { type: "string" },
+        json: { type: "boolean", default: false },
+      },
+      true,
+    );
+    const states = [
+      ...(values.rejected ? ["rejected" as const] : []),
+      ...(values.expired ? ["expired" as const] : []),
+    ];
+    if (states.length === 0) throw new UsageError("say what to replay: --rejected, --expired or both");
+    const since = values.since === undefined ? undefined : new Date(values.since);
+    if (since && Number.isNaN(since.getTime()))
+      throw new UsageError("--since takes an ISO 8601 date or time");
+    const loaded = await loadFromArgs(io, values.config);
+    const connections = selectConnections(loaded, positionals);
+    const ledger = await openConfiguredLedger(loaded);
+    const reports = [];
+    try {
+      for (const [name, connection] of connections) {
+        const mode = connection.destination.test_event_code ? "test" : "live";
+        const reopened = await ledger.reopen(name, { states, mode, ...(since && { since }) });
+        if (!values.json) io.stdout.write(`${name}: ${reopened} row(s) to replay\n`);
+        if (reopened === 0) continue;
+        const report = await runWithProgress(io, values.json, (onProgress) =>
+          runConnection({
+            name,
+            connection,
+            defaults: loaded.config.defaults,
+            baseDir: loaded.baseDir,
+            ledger,
+            kind: "replay",
+            ...(onProgress && { onProgress }),
+          }),
+        );
+        reports.push(report);
+        io.stdout.write(values.json ? `${JSON.stringify(jsonReport(report))}\n` : formatReport(report));
+      }
+    } finally {
+      await ledger.close();
+    }
+    return reports.length === 0 ? EXIT.ok : exitCodeFor(reports);
+  },
+};

@@ -1,0 +1,366 @@
+// Compiles a mapping once per run: the preset's table with the config's fields laid over it, every
+// source turned into the cheapest reader that keeps its meaning (a direct getter for column paths,
+// a constant for literals, jsonata only for real expressions).
+import jsonata from "jsonata";
+import type { Diagnostic } from "../meta/diagnostics.ts";
+import { COERCIONS, type Coercion, type CoercionName, INVALID } from "./coercions.ts";
+import { compileRowKey, deriveEventId, RowKeyError } from "./event-id.ts";
+import { META_FIELDS, metaField, ROUTING_FIELD } from "./meta-fields.ts";
+import { compilePath, type Getter, plainPathSteps } from "./path.ts";
+import { COLUMNS_PRESET } from "./presets/columns.ts";
+import { DEFAULT_PRESET, isPresetName, PRESET_NAMES, PRESETS } from "./presets/index.ts";
+import type {
+  CompiledField,
+  CompiledMapping,
+  DraftEvent,
+  FieldSource,
+  MappingConfig,
+  MappingContext,
+  MapResult,
+  Preset,
+  Row,
+} from "./types.ts";
+
+/** A mapping that cannot be compiled; the message names the field (or the preset). */
+export class MappingConfigError extends Error {
+  readonly field: string | undefined;
+  constructor(field: string | undefined, message: string) {
+    super(field === undefined ? `mapping: ${message}` : `mapping field ${field}: ${message}`);
+    this.name = "MappingConfigError";
+    this.field = field;
+  }
+}
+
+interface FieldPlan {
+  readonly path: string;
+  readonly source: string;
+  readonly coercionName: CoercionName;
+  readonly coercion: Coercion;
+  /** Reads and coerces the field from a row; absent for JSONata expressions. */
+  readonly read: ((row: Row) => unknown) | undefined;
+  readonly expression: jsonata.Expression | undefined;
+  readonly routing: boolean;
+  /** The path split for placing: parent object, the objects below it, the key set. */
+  readonly parent: string | undefined;
+  readonly deeperParents: readonly string[];
+  readonly leaf: string;
+}
+
+/** A preset's computation threw on an odd row. */
+const DERIVE_FAILED: unique symbol = Symbol("derive failed");
+
+/** An expression that threw while evaluating; only its JSONata error code is kept. */
+class ExpressionFailure {
+  readonly code: string;
+  constructor(code: unknown) {
+    this.code = typeof code === "string" ? code : "unknown";
+  }
+}
+
+export function compileMapping(config: MappingConfig | undefined, context: MappingContext): CompiledMapping {
+  const presetName = config?.preset ?? DEFAULT_PRESET;
+  if (!isPresetName(presetName)) {
+    throw new MappingConfigError(
+      undefined,
+      `unknown preset '${presetName}' (one of: ${PRESET_NAMES.join(", ")})`,
+    );
+  }
+  const preset: Preset = PRESETS[presetName];
+  const sources = new Map<string, FieldSource>(Object.entries(preset.fields));
+  for (const [path, value] of Object.entries(config?.fields ?? {})) {
+    checkFieldPath(path);
+    if (value === null || value === "") sources.delete(path);
+    else sources.set(path, configSource(path, value));
+  }
+  const plans = [...sources].map(([path, source]) => planField(path, source));
+  return new Mapping(presetName, preset, plans, context);
+}
+
+function checkFieldPath(path: string): void {
+  if (!metaField(path)) throw new MappingConfigError(path, `is not a Meta field${suggestion(path)}`);
+}
+
+/** Points a familiar name (a column of the columns preset, a bare Meta key) at its Meta field. */
+function suggestion(path: string): string {
+  const name = path.split(".").at(-1) as string;
+  for (const [metaPath, source] of Object.entries(COLUMNS_PRESET.fields)) {
+    if ("from" in source && [source.from].flat().includes(name)) return ` (did you mean ${metaPath}?)`;
+  }
+  const endings = Object.keys(META_FIELDS).filter((known) => known.endsWith(`.${name}`));
+  return endings.length === 1 ? ` (did you mean ${endings[0]}?)` : "";
+}
+
+function configSource(path: string, value: unknown): FieldSource {
+  if (typeof value === "string") return { expression: value, description: "from the config" };
+  if (typeof value === "number" || typeof value === "boolean") {
+    return { constant: value, description: "from the config" };
+  }
+  throw new MappingConfigError(
+    path,
+    "must be a column path, a JSONata expression, a number, a boolean or null",
+  );
+}
+
+function parse(path: string, expression: string): jsonata.Expression {
+  try {
+    return jsonata(expression);
+  } catch (error) {
+    const { code, position, message } = error as jsonata.JsonataError;
+    throw new MappingConfigError(path, `invalid JSONata expression (${code} at ${position}: ${message})`);
+  }
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+const LITERAL_TYPES = new Set(["string", "number", "value"]);
+
+function planField(path: string, source: FieldSource): FieldPlan {
+  const spec = metaField(path);
+  if (!spec) throw new MappingConfigError(path, "is not a Meta field");
+  const coercion: Coercion = COERCIONS[spec.coercion];
+  const segments = path.split(".");
+  const expression = "expression" in source ? parse(path, source.expression) : undefined;
+  const ast = expression?.ast();
+  const steps = ast && plainPathSteps(ast);
+  let read: ((row: Row) => unknown) | undefined;
+  if ("constant" in source) read = constantReader(path, coercion, source.constant);
+  else if ("derive" in source) read = deriveReader(coercion, source.derive);
+  else if ("from" in source) read = pathsReader(coercion, fromPaths(path, source.from));
+  else if (steps) read = pathsReader(coercion, [steps]);
+  else if (ast && LITERAL_TYPES.has(ast.type)) read = constantReader(path, coercion, ast.value);
+  return {
+    path,
+    source: describeSource(source),
+    coercionName: spec.coercion,
+    coercion,
+    read,
+    expression: read ? undefined : expression,
+    routing: path === ROUTING_FIELD,
+    parent: segments.length > 1 ? segments[0] : undefined,
+    deeperParents: segments.slice(1, -1),
+    leaf: segments.at(-1) as string,
+  };
+}
+
+function fromPaths(path: string, from: string | readonly string[]): string[][] {
+  return [from].flat().map((column) => {
+    const steps = plainPathSteps(parse(path, column).ast());
+    if (!steps) throw new MappingConfigError(path, `'${column}' is not a column path`);
+    return steps;
+  });
+}
+
+/** A constant is coerced once, here: an unusable one is a config error, not a row error. */
+function constantReader(path: string, coercion: Coercion, value: unknown): (row: Row) => unknown {
+  const coerced = finisher(coercion)(coercion.coerce(value));
+  if (coerced === INVALID) throw new MappingConfigError(path, `constant ${coercion.expected}`);
+  if (coerced === null || typeof coerced !== "object") return () => coerced;
+  return () => structuredClone(coerced);
+}
+
+function deriveReader(coercion: Coercion, derive: (row: Row) => unknown): (row: Row) => unknown {
+  const finish = finisher(coercion);
+  return (row) => {
+    let raw: unknown;
+    try {
+      raw = derive(row);
+    } catch {
+      return DERIVE_FAILED;
+    }
+    return raw === undefined || raw === null ? undefined : finish(coercion.coerce(raw));
+  };
+}
+
+/**
+ * Several paths: customer keys that take a list keep the distinct values of every path; other
+ * fields take the first path with a value.
+ */
+function pathsReader(coercion: Coercion, paths: readonly string[][]): (row: Row) => unknown {
+  const { coerce } = coercion;
+  const finish = finisher(coercion);
+  const [only, ...others] = paths;
+  if (only?.length === 1 && others.length === 0) {
+    // One flat column, the common case: read it here rather than through a getter call.
+    const column = only[0] as string;
+    return (row) => {
+      const raw = hasOwn.call(row, column) ? row[column] : undefined;
+      return raw === undefined || raw === null ? undefined : finish(coerce(raw));
+    };
+  }
+  const getters = paths.map(compilePath);
+  if (getters.length === 1) {
+    const get = getters[0] as Getter;
+    return (row) => {
+      const raw = get(row);
+      return raw === undefined || raw === null ? undefined : finish(coerce(raw));
+    };
+  }
+  if (coercion.collects) {
+    return (row) => {
+      let values: string | string[] | undefined;
+      for (const get of getters) {
+        const coerced = coerce(get(row));
+        if (coerced === INVALID) return INVALID;
+        if (coerced === undefined) continue;
+        values =
+          values === undefined
+            ? (coerced as string | string[])
+            : [values, coerced as string | string[]].flat();
+      }
+      return distinct(values);
+    };
+  }
+  return (row) => {
+    for (const get of getters) {
+      const raw = get(row);
+      if (!isBlank(raw)) return coerce(raw);
+    }
+    return undefined;
+  };
+}
+
+const asIs = (value: unknown): unknown => value;
+
+/** What a coercion's result needs before it lands in the event. */
+function finisher(coercion: Coercion): (value: unknown) => unknown {
+  return coercion.collects ? distinct : asIs;
+}
+
+/** The values a collecting coercion returned, without repeats; a single one unwrapped. */
+function distinct(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  if (value.length === 1) return value[0];
+  if (value.length === 2) return value[0] === value[1] ? value[0] : value;
+  const unique = [...new Set(value)];
+  return unique.length === 1 ? unique[0] : unique;
+}
+
+function describeSource(source: FieldSource): string {
+  if ("constant" in source) return JSON.stringify(source.constant);
+  if ("derive" in source) return `computed from ${source.reads.join(", ")}`;
+  if ("from" in source) return [source.from].flat().join(" | ");
+  return source.expression;
+}
+
+function isBlank(value: unknown): boolean {
+  return value === undefined || value === null || value === "";
+}
+
+class Mapping implements CompiledMapping {
+  readonly preset: string;
+  readonly fields: readonly CompiledField[];
+  readonly async: boolean;
+  readonly #skip: ((row: Row) => string | undefined) | undefined;
+  readonly #plans: readonly FieldPlan[];
+  readonly #expressions: readonly FieldPlan[];
+  readonly #context: MappingContext;
+  readonly #rowKey: ((row: Row) => string) | undefined;
+
+  constructor(presetName: string, preset: Preset, plans: readonly FieldPlan[], context: MappingContext) {
+    this.preset = presetName;
+    this.fields = plans.map(({ path, source }) => ({ path, source }));
+    this.#skip = preset.skip;
+    this.#plans = plans;
+    this.#expressions = plans.filter((plan) => plan.expression !== undefined);
+    this.async = this.#expressions.length > 0;
+    this.#context = context;
+    this.#rowKey = context.key.length > 0 ? compileRowKey(context.key) : undefined;
+  }
+
+  map(row: Row, rowNumber: number): MapResult | Promise<MapResult> {
+    const reason = this.#skip?.(row);
+    if (reason !== undefined) return { ok: "skip", reason };
+    if (!this.async) return this.#build(row, rowNumber, undefined);
+    const pending = this.#expressions.map((plan) =>
+      (plan.expression as jsonata.Expression)
+        .evaluate(row)
+        .then(undefined, (error: { code?: unknown }) => new ExpressionFailure(error?.code)),
+    );
+    return Promise.all(pending).then((values) => this.#build(row, rowNumber, values));
+  }
+
+  #build(row: Row, rowNumber: number, evaluated: readonly unknown[] | undefined): MapResult {
+    // user_data is created where its first field lands, so keys keep the preset's order.
+    const event = {} as DraftEvent;
+    let datasetId: string | undefined;
+    let errors: Diagnostic[] | undefined;
+    let nextEvaluated = 0;
+    for (const plan of this.#plans) {
+      let value: unknown;
+      if (plan.read) {
+        value = plan.read(row);
+      } else {
+        const result = evaluated?.[nextEvaluated++];
+        if (result instanceof ExpressionFailure) {
+          errors ??= [];
+          errors.push(
+            failure(rowNumber, plan.path, "expression_failed", `expression failed (JSONata ${result.code})`),
+          );
+          continue;
+        }
+        value = finisher(plan.coercion)(plan.coercion.coerce(result));
+      }
+      if (value === undefined) continue;
+      if (value === INVALID) {
+        errors ??= [];
+        errors.push(failure(rowNumber, plan.path, `invalid_${plan.coercionName}`, plan.coercion.expected));
+      } else if (value === DERIVE_FAILED) {
+        errors ??= [];
+        errors.push(failure(rowNumber, plan.path, "derive_failed", "could not be computed from the row"));
+      } else if (plan.routing) {
+        datasetId = value as string;
+      } else {
+        place(event as Record<string, unknown>, plan, value);
+      }
+    }
+    event.user_data ??= {};
+    if (errors === undefined && event.event_id === undefined) {
+      const failed = this.#deriveEventId(row, rowNumber, event);
+      if (failed) errors = [failed];
+    }
+    if (errors !== undefined) return { ok: false, errors };
+    return datasetId === undefined ? { ok: true, event } : { ok: true, event, datasetId };
+  }
+
+  /** Sets the derived event_id, or returns why it cannot be derived. */
+  #deriveEventId(row: Row, rowNumber: number, event: DraftEvent): Diagnostic | undefined {
+    if (this.#rowKey === undefined) {
+      return failure(
+        rowNumber,
+        "event_id",
+        "no_event_id",
+        "is not mapped and no key columns are configured to derive it",
+      );
+    }
+    try {
+      event.event_id = deriveEventId(this.#context.connection, this.#rowKey(row), event.event_name ?? "");
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof RowKeyError)) throw error;
+      return failure(rowNumber, "event_id", "missing_key", `cannot be derived: ${error.message}`);
+    }
+  }
+}
+
+/** Sets a value at its path in the event, creating the objects on the way. */
+function place(event: Record<string, unknown>, plan: FieldPlan, value: unknown): void {
+  // Most fields sit at depth 0 or 1 (event_name, user_data.em): no loop for those.
+  const { parent, leaf } = plan;
+  if (parent === undefined) {
+    event[leaf] = value;
+    return;
+  }
+  let target = event[parent] as Record<string, unknown> | undefined;
+  if (target === undefined) {
+    target = {};
+    event[parent] = target;
+  }
+  for (const key of plan.deeperParents) {
+    if (target[key] === undefined) target[key] = {};
+    target = target[key] as Record<string, unknown>;
+  }
+  target[leaf] = value;
+}
+
+function failure(rowNumber: number, path: string, code: string, reason: string): Diagnostic {
+  return { path, code: `mapping.${code}`, message: `row ${rowNumber}: ${path} ${reason}` };
+}

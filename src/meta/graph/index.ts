@@ -1,0 +1,37 @@
+// The Graph API delivery client and its error model (spec §1, §6, §7, §8).
+
+export type { BackoffPolicy } from "./backoff.ts";
+export { fullJitterDelay, regainAccessMs, retryAfterMs, serverWaitHintMs } from "./backoff.ts";
+export { MAX_EVENTS_PER_REQUEST } from "./batch.ts";
+export {
+  type DatasetParams,
+  DatasetSender,
+  DEFAULT_API_VERSION,
+  DEFAULT_GRAPH_URL,
+  GraphClient,
+  type GraphClientOptions,
+  type SendHandlers,
+} from "./client.ts";
+export { ageDeadlineMs, DEFAULT_DEADLINE_POLICY, type DeadlinePolicy, retryDeadlineMs } from "./deadline.ts";
+export {
+  type Classified,
+  classifyResponse,
+  ERROR_CLASSES,
+  type ErrorClass,
+  type ErrorRule,
+  type GraphErrorBody,
+  HTTP_STATUS_RULES,
+  META_ERROR_RULES,
+} from "./error-classes.ts";
+export type { Logger } from "./safe-log.ts";
+export { describeStop, TOKEN_SUBCODES } from "./stop-messages.ts";
+export {
+  type DeliveryError,
+  type EventOutcome,
+  GraphStopError,
+  type OutboundEvent,
+  type PendingReason,
+  type RequestReport,
+  type SendSummary,
+} from "./types.ts";
+export type { WindowStats } from "./window.ts";

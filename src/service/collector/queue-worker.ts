@@ -1,0 +1,207 @@
+// The collector queue's SQLite writer, on its own thread: a commit (and the fsync or checkpoint it may
+// wait for) blocks this thread only, so the HTTP thread keeps reading requests, and what arrives
+// meanwhile becomes the next transaction (group commit without a timer).
+import { closeSync, openSync } from "node:fs";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { parentPort, workerData } from "node:worker_threads";
+import type {
+  ConnectionCount,
+  StoredRow,
+  WorkerConfig,
+  WorkerReply,
+  WorkerRequest,
+} from "./queue-protocol.ts";
+
+/** "capq" in ASCII: tells a collector queue from a ledger ("capi") or any other SQLite file. */
+const APPLICATION_ID = 0x63617071;
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE collector_messages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: readers keep a cursor on it
+  connection TEXT NOT NULL,
+  received_at INTEGER NOT NULL,         -- unix ms
+  message TEXT NOT NULL,                -- the Segment message as JSON (PII by nature)
+  notes TEXT                            -- JSON array of enrichment notes, or NULL
+);
+CREATE INDEX collector_messages_by_connection ON collector_messages (connection, id);
+`;
+
+/** Deleting ids through json_each keeps one prepared statement for any number of ids. */
+const DELETE_CHUNK = 5000;
+
+class QueueFileError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+function sqliteCode(error: unknown): string {
+  const errstr = (error as { errstr?: unknown }).errstr;
+  return typeof errstr === "string" ? errstr.replaceAll(" ", "_") : "sqlite_error";
+}
+
+/** SQLite's messages name files, tables and conditions; values only ever travel as bound parameters. */
+function describe(error: unknown): { code: string; message: string } {
+  if (error instanceof QueueFileError) return { code: error.code, message: error.message };
+  return { code: sqliteCode(error), message: error instanceof Error ? error.message : String(error) };
+}
+
+function createPrivately(path: string): void {
+  if (path === ":memory:") return;
+  // The rows are the user's visitors' data: the file (and the -wal/-shm files SQLite creates with
+  // the same mode) is readable by its owner only. An existing file keeps the mode it has.
+  closeSync(openSync(path, "a", 0o600));
+}
+
+function pragmaNumber(db: DatabaseSync, name: "application_id" | "user_version"): number {
+  return Number(db.prepare(`PRAGMA ${name}`).get()?.[name] ?? 0);
+}
+
+function openQueueFile(config: WorkerConfig): DatabaseSync {
+  createPrivately(config.path);
+  const db = new DatabaseSync(config.path);
+  try {
+    db.exec("PRAGMA busy_timeout = 5000");
+    const applicationId = pragmaNumber(db, "application_id");
+    const version = pragmaNumber(db, "user_version");
+    const objects = Number(db.prepare("SELECT count(*) AS n FROM sqlite_schema").get()?.n ?? 0);
+    if (applicationId !== APPLICATION_ID && (applicationId !== 0 || version !== 0 || objects > 0)) {
+      throw new QueueFileError("not_a_queue", `${config.path} is a SQLite file but not a collector queue`);
+    }
+    if (version > SCHEMA_VERSION) {
+      throw new QueueFileError("newer_schema", `${config.path} was written by a newer capi-sync`);
+    }
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(`PRAGMA synchronous = ${config.synchronous === "full" ? "FULL" : "NORMAL"}`);
+    // Rows are short-lived (deleted once the pipeline acknowledges them): cap the WAL file after a
+    // burst instead of leaving it at its high-water mark.
+    db.exec("PRAGMA journal_size_limit = 67108864");
+    if (version < SCHEMA_VERSION) {
+      db.exec("BEGIN IMMEDIATE");
+      db.exec(SCHEMA);
+      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      db.exec("COMMIT");
+    }
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+class QueueFile {
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #delete: StatementSync;
+  readonly #read: StatementSync;
+  readonly #next: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#insert = db.prepare(
+      "INSERT INTO collector_messages (connection, received_at, message, notes) VALUES (?, ?, ?, ?)",
+    );
+    this.#delete = db.prepare(
+      "DELETE FROM collector_messages WHERE id IN (SELECT value FROM json_each(?)) RETURNING connection",
+    );
+    this.#delete.setReturnArrays(true);
+    this.#read = db.prepare(
+      "SELECT id, received_at, message, notes FROM collector_messages WHERE connection = ? AND id > ? ORDER BY id LIMIT ?",
+    );
+    this.#read.setReturnArrays(true);
+    this.#next = db.prepare(
+      "SELECT received_at FROM collector_messages WHERE connection = ? AND id > ? ORDER BY id LIMIT 1",
+    );
+    this.#next.setReturnArrays(true);
+  }
+
+  counts(): ConnectionCount[] {
+    const statement = this.#db.prepare(
+      "SELECT connection, count(*), min(received_at) FROM collector_messages GROUP BY connection",
+    );
+    statement.setReturnArrays(true);
+    return (statement.all() as unknown as [string, number, number][]).map(([c, n, at]) => [c, n, at]);
+  }
+
+  write(request: Extract<WorkerRequest, { op: "write" }>): Map<string, number> {
+    const deleted = new Map<string, number>();
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const [connection, receivedAt, message, notes] of request.appends) {
+        this.#insert.run(connection, receivedAt, message, notes);
+      }
+      for (let start = 0; start < request.deletes.length; start += DELETE_CHUNK) {
+        const ids = JSON.stringify(request.deletes.slice(start, start + DELETE_CHUNK));
+        for (const row of this.#delete.all(ids) as unknown as [string][]) {
+          deleted.set(row[0], (deleted.get(row[0]) ?? 0) + 1);
+        }
+      }
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+    return deleted;
+  }
+
+  read(
+    connection: string,
+    afterId: number,
+    limit: number,
+  ): { rows: StoredRow[]; nextReceivedAt: number | null } {
+    const rows = this.#read.all(connection, afterId, limit) as unknown as StoredRow[];
+    const last = rows.at(-1)?.[0] ?? afterId;
+    const next = this.#next.get(connection, last) as unknown as [number] | undefined;
+    return { rows, nextReceivedAt: next ? next[0] : null };
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+function run(config: WorkerConfig): void {
+  const port = parentPort;
+  if (!port) throw new Error("queue-worker.ts runs as a worker thread of CollectorQueue");
+  const post = (reply: WorkerReply) => port.postMessage(reply);
+  let file: QueueFile;
+  try {
+    file = new QueueFile(openQueueFile(config));
+    post({ op: "ready", counts: file.counts() });
+  } catch (error) {
+    post({ op: "failed", ...describe(error) });
+    port.close();
+    return;
+  }
+  port.on("message", (request: WorkerRequest) => {
+    try {
+      switch (request.op) {
+        case "write": {
+          const deleted = [...file.write(request)];
+          post({ op: "written", seq: request.seq, deleted });
+          break;
+        }
+        case "read":
+          post({
+            op: "rows",
+            seq: request.seq,
+            ...file.read(request.connection, request.afterId, request.limit),
+          });
+          break;
+        case "close":
+          file.close();
+          post({ op: "closed", seq: request.seq });
+          port.close();
+          break;
+      }
+    } catch (error) {
+      post({ op: "error", seq: request.seq, ...describe(error) });
+    }
+  });
+}
+
+run(workerData as WorkerConfig);

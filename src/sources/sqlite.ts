@@ -1,0 +1,97 @@
+import { resolve } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { openReads } from "./lifecycle.ts";
+import { assertDistinctColumns, driverError } from "./sql.ts";
+import type { OpenSourceOptions, Row, Source, SourceErrorCode, SqliteSourceConfig } from "./types.ts";
+import { integerFromBigInt } from "./values.ts";
+
+/** SQLite's primary result codes (node:sqlite's `errcode & 0xff`), to what the user should fix. */
+const RESULT_CODES: Readonly<Record<number, SourceErrorCode>> = {
+  1: "query", // SQLITE_ERROR: syntax, missing table or column
+  3: "auth", // SQLITE_PERM
+  8: "query", // SQLITE_READONLY: the query tried to write
+  11: "read", // SQLITE_CORRUPT
+  14: "not_found", // SQLITE_CANTOPEN
+  23: "auth", // SQLITE_AUTH
+  26: "read", // SQLITE_NOTADB
+};
+
+function classify(_code: string | undefined, message: string, errcode?: number): SourceErrorCode {
+  if (/no such table/i.test(message)) return "not_found";
+  return (errcode !== undefined && RESULT_CODES[errcode & 0xff]) || "read";
+}
+
+export function openSqlite(config: SqliteSourceConfig, { cwd }: OpenSourceOptions): Source {
+  const label = `sqlite ${config.path}`;
+  const file = resolve(cwd, config.path);
+  const reads = openReads();
+  const fail = (error: unknown) =>
+    driverError(label, error, (code, message) => classify(code, message, errcodeOf(error)), []);
+
+  /** Opens read-only and compiles the query: proves the file, the tables and the columns. */
+  function prepare(): { database: DatabaseSync; statement: StatementSync; columns: string[] } {
+    let database: DatabaseSync | undefined;
+    try {
+      database = new DatabaseSync(file, { readOnly: true });
+      const statement = database.prepare(config.query);
+      // INTEGER is 64-bit: read it exactly, then apply our number-when-exact rule.
+      statement.setReadBigInts(true);
+      const columns = statement.columns().map((column) => column.name);
+      return { database, statement, columns };
+    } catch (error) {
+      database?.close();
+      throw fail(error);
+    }
+  }
+
+  return {
+    kind: "sqlite",
+    describe: () => label,
+    async *rows(options) {
+      const signal = options?.signal;
+      signal?.throwIfAborted();
+      const { database, statement } = prepare();
+      const release = () => {
+        if (database.isOpen) database.close();
+      };
+      const untrack = reads.track(release);
+      try {
+        // iterate() steps the statement one row per call: nothing is read ahead.
+        for (const raw of statement.iterate()) {
+          signal?.throwIfAborted();
+          yield plainRow(raw);
+        }
+      } catch (error) {
+        signal?.throwIfAborted();
+        throw fail(error);
+      } finally {
+        untrack();
+        release();
+      }
+    },
+    async check() {
+      const { database, columns } = prepare();
+      try {
+        assertDistinctColumns(columns, label);
+        return { columns };
+      } finally {
+        database.close();
+      }
+    },
+    close: () => reads.releaseAll(),
+  };
+}
+
+function plainRow(raw: Record<string, unknown>): Row {
+  const row: Row = {};
+  for (const name in raw) {
+    const value = raw[name];
+    row[name] = typeof value === "bigint" ? integerFromBigInt(value) : value;
+  }
+  return row;
+}
+
+function errcodeOf(error: unknown): number | undefined {
+  const errcode = (error as { errcode?: unknown } | null)?.errcode;
+  return typeof errcode === "number" ? errcode : undefined;
+}

@@ -1,0 +1,78 @@
+/**
+ * A bounded single-consumer queue that is an async iterable: the producer awaits `push` when the
+ * queue is full (back-pressure), the consumer iterates until `close`.
+ */
+export class Channel<T> implements AsyncIterable<T> {
+  readonly #capacity: number;
+  #items: T[] = [];
+  #head = 0;
+  #closed = false;
+  #abandoned = false;
+  #takers: Array<() => void> = [];
+  #pushers: Array<() => void> = [];
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Resolves at once while there is room; otherwise when the consumer has taken enough. */
+  push(item: T): Promise<void> | undefined {
+    if (this.#closed) throw new Error("push on a closed channel");
+    if (this.#abandoned) return undefined;
+    this.#items.push(item);
+    this.#wake(this.#takers);
+    if (this.size < this.#capacity) return undefined;
+    return new Promise((resolve) => this.#pushers.push(resolve));
+    // A waiting producer is also released by close() and by the consumer abandoning the channel.
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#wake(this.#takers);
+    this.#wake(this.#pushers);
+  }
+
+  /** True once the consumer stopped iterating early; pushes are then dropped, never blocked. */
+  get abandoned(): boolean {
+    return this.#abandoned;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    try {
+      yield* this.#drain();
+    } finally {
+      if (!this.#closed) {
+        this.#abandoned = true;
+        this.#wake(this.#pushers);
+      }
+    }
+  }
+
+  async *#drain(): AsyncGenerator<T> {
+    while (true) {
+      if (this.size === 0) {
+        if (this.#closed) return;
+        await new Promise<void>((resolve) => this.#takers.push(resolve));
+        continue;
+      }
+      const item = this.#items[this.#head] as T;
+      this.#head++;
+      if (this.#head > 4096 && this.#head * 2 > this.#items.length) {
+        this.#items = this.#items.slice(this.#head);
+        this.#head = 0;
+      }
+      if (this.size < this.#capacity) this.#wake(this.#pushers);
+      yield item;
+    }
+  }
+
+  #wake(waiters: Array<() => void>): void {
+    if (waiters.length === 0) return;
+    const woken = waiters.splice(0);
+    for (const resolve of woken) resolve();
+  }
+}
