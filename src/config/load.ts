@@ -32,11 +32,16 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
 }
 
 export function parseConfig(text: string, env: NodeJS.ProcessEnv, fileName = DEFAULT_CONFIG_FILE): Config {
-  const document = parseDocument(text, { prettyErrors: false });
+  // prettyErrors computes line positions; the library's message itself quotes the text, so it is
+  // not used (the text may hold secrets).
+  const document = parseDocument(text, { prettyErrors: true });
   if (document.errors.length > 0) {
     const first = document.errors[0];
-    const where = first?.linePos?.[0] ? ` at line ${first.linePos[0].line}` : "";
-    throw new ConfigError(`${fileName}: not valid YAML${where} (${first?.code ?? "parse error"})`);
+    const position = first?.linePos?.[0];
+    const where = position ? ` at line ${position.line}, column ${position.col}` : "";
+    const line = position ? (text.split("\n")[position.line - 1] ?? "") : "";
+    const hint = /\{[^}]*\$\{/.test(line) ? ": inside { } quote ${VAR} references, e.g. \"${VAR}\"" : "";
+    throw new ConfigError(`${fileName}: not valid YAML${where} (${first?.code ?? "parse error"})${hint}`);
   }
   const interpolated = interpolate(document.toJS(), env, fileName, []);
   const result = configSchema.safeParse(interpolated);

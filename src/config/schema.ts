@@ -83,9 +83,11 @@ export const mappingSchema = z
         "Starting point: flat warehouse columns, Narrative's meta_conversion_event, or Segment events",
       ),
     fields: z
-      .record(z.string(), z.string().nullable())
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).nullable())
       .default({})
-      .describe("Meta field path → column path or JSONata expression; null removes a preset field"),
+      .describe(
+        "Meta field path → column path or JSONata expression (numbers and booleans are constants); null removes a preset field",
+      ),
   })
   .strict();
 
@@ -113,6 +115,13 @@ export const destinationSchema = z
     upload_tag: z.string().optional(),
     namespace_id: z.string().optional(),
     max_in_flight: z.number().int().positive().max(64).optional().describe("Requests in flight per dataset"),
+    batch_size: z
+      .number()
+      .int()
+      .positive()
+      .max(1000)
+      .optional()
+      .describe("Events per request (Meta's limit and the default: 1000)"),
     timeout_ms: z.number().int().positive().optional().describe("Per-request timeout"),
   })
   .strict();

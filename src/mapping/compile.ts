@@ -198,7 +198,9 @@ function pathsReader(coercion: Coercion, paths: readonly string[][]): (row: Row)
     return (row) => {
       let values: string | string[] | undefined;
       for (const get of getters) {
-        const coerced = coerce(get(row));
+        const raw = get(row);
+        if (raw === undefined || raw === null) continue;
+        const coerced = coerce(raw);
         if (coerced === INVALID) return INVALID;
         if (coerced === undefined) continue;
         values =

@@ -1,8 +1,13 @@
 // One row → what to do with it: an event ready to send, or a local verdict that never reaches
 // Meta. Mapping, normalization and validation, in that order; shared by sync, preview and quality.
 import type { ConnectionConfig } from "../config/schema.ts";
-import { compileRowKey } from "../mapping/event-id.ts";
-import { type CompiledMapping, compileMapping, type MapResult, type Row } from "../mapping/index.ts";
+import {
+  type CompiledMapping,
+  compileMapping,
+  compileRowKey,
+  type MapResult,
+  type Row,
+} from "../mapping/index.ts";
 import type { Diagnostic } from "../meta/diagnostics.ts";
 import type { ServerEvent } from "../meta/event.ts";
 import { type NormalizeOptions, normalizeUserData } from "../meta/normalize.ts";

@@ -117,6 +117,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
     ...(destination.api_version && { apiVersion: destination.api_version }),
     ...(destination.max_in_flight && { window: destination.max_in_flight }),
     ...(destination.timeout_ms && { timeoutMs: destination.timeout_ms }),
+    ...(destination.batch_size && { maxBatchEvents: destination.batch_size }),
     ...(options.logger && { logger: options.logger }),
     ...options.client,
   });

@@ -83,6 +83,13 @@ describe("config", () => {
     });
   }
 
+  it("points at the line of a YAML error and explains unquoted ${VAR} in flow mappings", () => {
+    assert.throws(
+      () => parseConfig("connections:\n  a: { access_token: ${META_ACCESS_TOKEN} }\n", env),
+      (e: unknown) => e instanceof ConfigError && /line 2/.test(e.message) && /quote/.test(e.message),
+    );
+  });
+
   it("masks every secret for display, keeping URL hosts readable", () => {
     const masked = JSON.stringify(maskSecrets(parseConfig(EXAMPLE, env)));
     assert.ok(!masked.includes(TOKEN), "token masked");

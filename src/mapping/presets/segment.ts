@@ -174,11 +174,11 @@ const from = (paths: string | readonly string[], description: string): FieldSour
   description,
 });
 
-const traits = (name: string): string[] => [
-  `context.traits.${name}`,
-  `context.traits.address.${name}`,
-  `properties.${name}`,
-];
+/** A trait of the user as Analytics.js sends it with every call, or as a property of the event. */
+const traits = (name: string): string[] => [`context.traits.${name}`, `properties.${name}`];
+
+/** Address parts sit in `traits.address` per Segment's spec, flat in traits in many setups. */
+const address = (name: string): string[] => [`context.traits.address.${name}`, ...traits(name)];
 
 export const SEGMENT_PRESET: Preset = {
   name: "segment",
@@ -206,10 +206,10 @@ export const SEGMENT_PRESET: Preset = {
     "user_data.ph": from(traits("phone"), "Phone from the context traits or properties"),
     "user_data.fn": from(traits("firstName"), "First name"),
     "user_data.ln": from(traits("lastName"), "Last name"),
-    "user_data.ct": from(traits("city"), "City (traits or traits.address)"),
-    "user_data.st": from(traits("state"), "State (traits or traits.address)"),
-    "user_data.zp": from(traits("postalCode"), "Postal code (traits or traits.address)"),
-    "user_data.country": from(traits("country"), "Country (traits or traits.address)"),
+    "user_data.ct": from(address("city"), "City (traits or traits.address)"),
+    "user_data.st": from(address("state"), "State (traits or traits.address)"),
+    "user_data.zp": from(address("postalCode"), "Postal code (traits or traits.address)"),
+    "user_data.country": from(address("country"), "Country (traits or traits.address)"),
     "user_data.db": from(traits("birthday"), "Birthday"),
     "user_data.ge": from(traits("gender"), "Gender"),
     "user_data.external_id": from("userId", "Segment userId"),

@@ -185,10 +185,15 @@ export class GraphClient {
     let state = this.#datasets.get(datasetId);
     if (state === undefined) {
       const onChange = this.#settings.onWindowChange;
+      let previous = 1;
       state = {
         window: new AimdWindow(this.#settings.window, {
           onChange: (stats) => {
-            this.#log.info("request window changed", { datasetId, limit: stats.limit, max: stats.max });
+            const fields = { datasetId, limit: stats.limit, max: stats.max };
+            if (stats.limit < previous)
+              this.#log.warn("Meta is throttling; fewer requests in flight", fields);
+            else this.#log.debug("request window grew", fields);
+            previous = stats.limit;
             onChange?.(datasetId, stats);
           },
         }),

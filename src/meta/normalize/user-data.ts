@@ -296,19 +296,23 @@ export function normalizeUserData(raw: RawUserData, options?: NormalizeOptions):
   }
   // One pass over the row's own keys: unknown ones are reported, known ones wait in table order.
   const values: unknown[] = new Array(KEY_RULES.length);
+  let keys: string[];
   try {
-    for (const key of Object.keys(raw)) {
-      const index = RULE_INDEX.get(key);
-      if (index === undefined) warnUnknownKey(key, warnings);
-      else values[index] = raw[key];
-    }
+    keys = Object.keys(raw);
   } catch {
-    warnings.push({
-      path: "user_data",
-      code: "user_data.unreadable",
-      message: "user_data could not be read; dropped.",
-    });
-    return { user_data: {}, warnings };
+    warnings.push({ path: "user_data", code: "user_data.unreadable", message: "user_data could not be read; dropped." });
+    return { user_data, warnings };
+  }
+  for (const key of keys) {
+    const index = RULE_INDEX.get(key);
+    if (index === undefined) warnUnknownKey(key, warnings);
+    else {
+      try {
+        values[index] = raw[key];
+      } catch {
+        warn(warnings, key, -1, REJECTIONS.unreadable);
+      }
+    }
   }
   const defaultCountry = defaultCountryCode(options?.defaultCountry);
   const country = rowCountry(values[COUNTRY_INDEX]) ?? defaultCountry;
