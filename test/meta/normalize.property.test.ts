@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import examples from "libphonenumber-js/mobile/examples";
 import phoneMetadata from "libphonenumber-js/min/metadata";
-import { normalizeUserData, type RawUserData } from "../../src/meta/normalize.ts";
+import examples from "libphonenumber-js/mobile/examples";
 import { fastE164, libraryE164 } from "../../src/meta/normalize/phone.ts";
+import { normalizeUserData, type RawUserData } from "../../src/meta/normalize.ts";
 import { HASH_REQUIRED_KEYS, USER_DATA_KEYS } from "../../src/meta/user-data-keys.ts";
 
 const HASHED_KEYS: readonly string[] = [...HASH_REQUIRED_KEYS, "external_id"];
@@ -95,7 +95,8 @@ describe("normalizeUserData properties", () => {
       fc.property(messyRow, messyOptions, (raw, options) => {
         const { user_data } = normalizeUserData(raw, { ...options, now: NOW });
         for (const key of HASHED_KEYS) {
-          for (const value of outputs(user_data, key)) assert.match(value, SHA256_HEX, `${key} sent ${value}`);
+          for (const value of outputs(user_data, key))
+            assert.match(value, SHA256_HEX, `${key} sent ${value}`);
         }
       }),
       { numRuns: 2000 },
@@ -124,11 +125,18 @@ describe("normalizeUserData properties", () => {
     const digestLike = fc.stringMatching(/^[0-9a-fA-F]{64}$/);
     const padding = fc.constantFrom("", " ", "\t", "  ");
     fc.assert(
-      fc.property(fc.constantFrom(...HASHED_KEYS), digestLike, padding, padding, fc.boolean(), (key, hex, l, r, only) => {
-        const { user_data, warnings } = normalizeUserData({ [key]: l + hex + r }, { hashedOnly: only });
-        assert.equal(user_data[key], hex.toLowerCase());
-        assert.deepEqual(warnings, []);
-      }),
+      fc.property(
+        fc.constantFrom(...HASHED_KEYS),
+        digestLike,
+        padding,
+        padding,
+        fc.boolean(),
+        (key, hex, l, r, only) => {
+          const { user_data, warnings } = normalizeUserData({ [key]: l + hex + r }, { hashedOnly: only });
+          assert.equal(user_data[key], hex.toLowerCase());
+          assert.deepEqual(warnings, []);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -137,7 +145,9 @@ describe("normalizeUserData properties", () => {
     fc.assert(
       fc.property(fc.array(messyRow, { minLength: 2, maxLength: 12 }), (rows) => {
         const forward = rows.map((row) => normalizeUserData(row, { defaultCountry: "US", now: NOW }));
-        const backward = [...rows].reverse().map((row) => normalizeUserData(row, { defaultCountry: "US", now: NOW }));
+        const backward = [...rows]
+          .reverse()
+          .map((row) => normalizeUserData(row, { defaultCountry: "US", now: NOW }));
         assert.deepEqual(forward, backward.reverse());
       }),
       { numRuns: 300 },
@@ -190,6 +200,24 @@ describe("the phone fast path agrees with libphonenumber-js", () => {
     }
     assert.ok(compared > 2000, `only ${compared} comparisons`);
   });
+
+  // Shared calling codes whose countries allow different lengths, and national prefixes rewritten
+  // by a transform rule: the answer depends on the exact country, which the fast path may skip.
+  const EXACT_COUNTRY_DECIDES: [input: string, country: string | undefined, digits: string | null][] = [
+    ["+13101234", undefined, "13101234"], // CA's 7-digit 310 numbers; US allows 10 digits only
+    ["3101234", "US", "13101234"],
+    ["+29081234", undefined, null], // TA (4 digits) rather than SH (4 or 5)
+    ["+59931234567", undefined, null], // BQ (7 digits) rather than CW (7 or 8)
+    ["712345", "GG", "441481712345"], // GG local numbers gain 1481
+    ["91234567", "CC", "61891234567"], // CC local numbers gain 8
+    ["0891621234", "CX", "61891621234"],
+  ];
+  for (const [input, country, digits] of EXACT_COUNTRY_DECIDES) {
+    it(`where the exact country decides: ${input} read with ${country ?? "no country"}`, () => {
+      assert.equal(libraryE164(input, country), digits);
+      assert.equal(fastE164(input, country), digits);
+    });
+  }
 
   it("on arbitrary digit strings, with and without +, for any country", () => {
     const country = fc.option(fc.constantFrom(...countries), { nil: undefined });

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
-import { type NormalizeOptions, normalizeUserData, type RawUserData } from "../../src/meta/normalize.ts";
 import { NORMALIZERS } from "../../src/meta/normalize/rules.ts";
+import { type NormalizeOptions, normalizeUserData, type RawUserData } from "../../src/meta/normalize.ts";
 import { HASH_REQUIRED_KEYS, USER_DATA_KEYS } from "../../src/meta/user-data-keys.ts";
 
 /** The reference digest, computed independently of src/meta/hash.ts. */
@@ -104,7 +104,12 @@ const RULES: Record<string, Case[]> = {
     { input: "+44 7911 123456", normalized: "447911123456" },
     { input: "0044 7911 123456", row: { country: "GB" }, normalized: "447911123456" },
     { input: "07911 123456", row: { country: "GB" }, normalized: "447911123456" },
-    { input: "07911 123456", row: { country: "United Kingdom" }, options: { defaultCountry: "US" }, normalized: "447911123456" },
+    {
+      input: "07911 123456",
+      row: { country: "United Kingdom" },
+      options: { defaultCountry: "US" },
+      normalized: "447911123456",
+    },
     { input: "07911 123456", options: { defaultCountry: "gb" }, normalized: "447911123456" },
     { input: "0044 7911 123456", options: { defaultCountry: "US" }, normalized: "447911123456" },
     { input: "011 44 7911 123456", options: { defaultCountry: "US" }, normalized: "447911123456" },
@@ -288,7 +293,9 @@ const REJECTED: Record<string, BadCase[]> = {
     { input: { first: "Mary" }, code: "user_data.fn.invalid_type" },
   ],
   st: [{ input: "--- ...", code: "user_data.st.empty_after_normalization" }],
-  ct: [{ input: ["Paris", "  ¿¡  "], code: "user_data.ct.empty_after_normalization", path: "user_data.ct[1]" }],
+  ct: [
+    { input: ["Paris", "  ¿¡  "], code: "user_data.ct.empty_after_normalization", path: "user_data.ct[1]" },
+  ],
 };
 
 describe("rejected values", () => {
@@ -420,7 +427,11 @@ describe("lists, blanks and the keys Meta never wants hashed", () => {
   });
 
   it("drops unknown keys with a warning, naming only plain key names", () => {
-    const { user_data, warnings } = normalize({ em: "a@b.co", email_address: "x@y.co", "john@example.com": 1 });
+    const { user_data, warnings } = normalize({
+      em: "a@b.co",
+      email_address: "x@y.co",
+      "john@example.com": 1,
+    });
     assert.deepEqual(Object.keys(user_data), ["em"]);
     assert.deepEqual(
       warnings.map((w) => [w.path, w.code]),
@@ -433,7 +444,13 @@ describe("lists, blanks and the keys Meta never wants hashed", () => {
   });
 
   it("emits keys in USER_DATA_KEYS order whatever the input order", () => {
-    const { user_data } = normalize({ fbp: "fb.1.1.1", country: "us", em: "a@b.co", ge: "f", ph: "+16505551212" });
+    const { user_data } = normalize({
+      fbp: "fb.1.1.1",
+      country: "us",
+      em: "a@b.co",
+      ge: "f",
+      ph: "+16505551212",
+    });
     const order = Object.keys(USER_DATA_KEYS);
     const keys = Object.keys(user_data);
     assert.deepEqual(
@@ -448,7 +465,10 @@ describe("row context", () => {
   it("reads phones with the row's country before the default country", () => {
     const gb = normalize({ ph: "07911 123456", country: "GB" }, { defaultCountry: "US" });
     assert.equal(gb.user_data.ph, digest("447911123456"));
-    const hashedCountry = normalize({ ph: "(650) 555-1212", country: digest("us") }, { defaultCountry: "US" });
+    const hashedCountry = normalize(
+      { ph: "(650) 555-1212", country: digest("us") },
+      { defaultCountry: "US" },
+    );
     assert.equal(hashedCountry.user_data.ph, digest("16505551212"));
     const unknownCountry = normalize({ ph: "(650) 555-1212", country: "Atlantis" }, { defaultCountry: "US" });
     assert.equal(unknownCountry.user_data.ph, digest("16505551212"));
@@ -473,7 +493,8 @@ describe("never throws", () => {
     it(`user_data ${Object.prototype.toString.call(raw)}`, () => {
       const { user_data, warnings } = normalizeUserData(raw as RawUserData);
       assert.deepEqual({ ...user_data }, {});
-      const expected = typeof raw === "object" && raw !== null && !Array.isArray(raw) ? [] : ["user_data.invalid_type"];
+      const expected =
+        typeof raw === "object" && raw !== null && !Array.isArray(raw) ? [] : ["user_data.invalid_type"];
       assert.deepEqual(
         warnings.map((w) => w.code),
         raw === null || raw === undefined ? [] : expected,

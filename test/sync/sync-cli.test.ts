@@ -202,6 +202,28 @@ describe("capi-sync sync (CSV → emulator)", () => {
     assert.equal(emulator.store.stats()[DATASET]?.live.unique, 119);
   });
 
+  it("check proves source, token and dataset without recording an event", async () => {
+    emulator.store.reset();
+    const dir = await workspace(emulator, 10);
+    dirs.push(dir);
+    const configPath = join(dir, "capi-sync.yaml");
+    const good = await runCli(["check", "--config", configPath], { env: { META_TOKEN: TOKEN } });
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    assert.match(good.stdout, /token accepted for dataset 424242424242/);
+    assert.match(good.stdout, /ok +purchases: source/);
+    assert.equal(emulator.store.stats()[DATASET]?.live.received ?? 0, 0, "the probe records no event");
+
+    const badToken = await runCli(["check", "--config", configPath], { env: { META_TOKEN: "EAAC-not-known" } });
+    assert.equal(badToken.code, 3);
+    assert.match(badToken.stdout, /FAIL purchases: meta/);
+    assert.ok(!badToken.stdout.includes("EAAC-not-known"));
+
+    await rm(join(dir, "data"), { recursive: true });
+    const noSource = await runCli(["check", "--config", configPath], { env: { META_TOKEN: TOKEN } });
+    assert.equal(noSource.code, 1);
+    assert.match(noSource.stdout, /FAIL purchases: source/);
+  });
+
   it("never lets the token or a raw email reach output, reports or the state files", async () => {
     emulator.store.reset();
     const dir = await workspace(emulator, 30);

@@ -26,6 +26,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./config.ts")).configCommand,
   },
   {
+    name: "check",
+    summary: "check config, state, source and the token/dataset with Meta, sending no event",
+    load: async () => (await import("./check.ts")).checkCommand,
+  },
+  {
     name: "sync",
     summary: "deliver new rows of each connection to Meta and record every row's outcome",
     load: async () => (await import("./sync.ts")).syncCommand,

@@ -5,12 +5,11 @@ export { fullJitterDelay, regainAccessMs, retryAfterMs, serverWaitHintMs } from 
 export { MAX_EVENTS_PER_REQUEST } from "./batch.ts";
 export {
   type DatasetParams,
-  DatasetSender,
   DEFAULT_API_VERSION,
   DEFAULT_GRAPH_URL,
   GraphClient,
   type GraphClientOptions,
-  type SendHandlers,
+  type ProbeResult,
 } from "./client.ts";
 export { ageDeadlineMs, DEFAULT_DEADLINE_POLICY, type DeadlinePolicy, retryDeadlineMs } from "./deadline.ts";
 export {
@@ -24,6 +23,7 @@ export {
   META_ERROR_RULES,
 } from "./error-classes.ts";
 export type { Logger } from "./safe-log.ts";
+export { DatasetSender, type SendHandlers } from "./sender.ts";
 export { describeStop, TOKEN_SUBCODES } from "./stop-messages.ts";
 export {
   type DeliveryError,

@@ -208,7 +208,7 @@ function nationalNumberOf(number: string, plan: Plan): string {
 function withoutIddPrefix(digits: string, plan: Plan): string | undefined {
   if (!plan.iddPrefix) return undefined;
   const match = plan.iddPrefix.exec(digits);
-  if (!match || match.index !== 0) return undefined;
+  if (match?.index !== 0) return undefined;
   const rest = digits.slice(match[0].length);
   return rest[0] === "0" ? undefined : rest;
 }

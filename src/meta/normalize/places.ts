@@ -19,7 +19,7 @@ const LANGUAGES = LOCALES.map((locale) => locale.locale);
 for (const locale of LOCALES) countries.registerLocale(locale);
 
 const ASCII_LOWER_LETTERS = /^[a-z]*$/;
-const ASCII = /^[\x00-\x7f]*$/;
+const NON_ASCII = /[\u0080-\uffff]/;
 const NOT_ASCII_LETTER_OR_DIGIT = /[^a-z0-9]/g;
 const COMBINING_MARK = /\p{M}/gu;
 const NOT_LETTER_OR_DIGIT = /[^\p{L}\p{N}]/gu;
@@ -28,7 +28,7 @@ const NOT_LETTER_OR_DIGIT = /[^\p{L}\p{N}]/gu;
 export function placeKey(text: string): string {
   const lower = text.toLowerCase();
   if (ASCII_LOWER_LETTERS.test(lower)) return lower;
-  if (ASCII.test(lower)) return lower.replace(NOT_ASCII_LETTER_OR_DIGIT, "");
+  if (!NON_ASCII.test(lower)) return lower.replace(NOT_ASCII_LETTER_OR_DIGIT, "");
   return lower.normalize("NFD").replace(COMBINING_MARK, "").replace(NOT_LETTER_OR_DIGIT, "");
 }
 

@@ -33,7 +33,7 @@ export type HashedKey =
   | "external_id";
 
 const LOWER_ASCII_LETTERS_DIGITS = /^[a-z0-9]*$/;
-const ASCII = /^[\x00-\x7f]*$/;
+const NON_ASCII = /[\u0080-\uffff]/;
 const NOT_ASCII_LETTER_OR_DIGIT = /[^a-z0-9]/g;
 const NOT_LETTER_MARK_OR_DIGIT = /[^\p{L}\p{M}\p{N}]/gu;
 
@@ -44,7 +44,7 @@ const NOT_LETTER_MARK_OR_DIGIT = /[^\p{L}\p{M}\p{N}]/gu;
 export function lettersAndDigits(text: string): string {
   const lower = text.toLowerCase();
   if (LOWER_ASCII_LETTERS_DIGITS.test(lower)) return lower;
-  if (ASCII.test(lower)) return lower.replace(NOT_ASCII_LETTER_OR_DIGIT, "");
+  if (!NON_ASCII.test(lower)) return lower.replace(NOT_ASCII_LETTER_OR_DIGIT, "");
   return lower.normalize("NFC").replace(NOT_LETTER_MARK_OR_DIGIT, "");
 }
 

@@ -4,7 +4,7 @@
 import type { Diagnostic } from "../diagnostics.ts";
 import type { UserData } from "../event.ts";
 import { isSha256Hex, looksHashed, sha256 } from "../hash.ts";
-import { isUserDataKey, USER_DATA_KEYS, type UserDataKey } from "../user-data-keys.ts";
+import { USER_DATA_KEYS, type UserDataKey } from "../user-data-keys.ts";
 import { countryCode } from "./places.ts";
 import { REJECTIONS, type Rejection } from "./rejections.ts";
 import { type HashedKey, NORMALIZERS, type Normalizer, type RowContext } from "./rules.ts";
@@ -40,6 +40,9 @@ export interface NormalizedUserData {
 interface Memo {
   /** The normalizer also reads the row's country: outcomes are kept per country. */
   readonly readsCountry: boolean;
+  /** Outcomes by value, for normalizers that read nothing else. */
+  readonly outcomes: Map<string, string | Rejection>;
+  /** Outcomes by row country, then value. */
   readonly byCountry: Map<string, Map<string, string | Rejection>>;
   size: number;
 }
@@ -55,29 +58,20 @@ const MEMOIZED: Partial<Record<HashedKey, { readonly readsCountry: boolean }>> =
   st: { readsCountry: true },
 };
 
-function remembered(
-  memo: Memo,
-  country: string | undefined,
-  trimmed: string,
-): string | Rejection | undefined {
-  return memo.byCountry.get(memo.readsCountry ? (country ?? "") : "")?.get(trimmed);
+function outcomesFor(memo: Memo, country: string | undefined): Map<string, string | Rejection> | undefined {
+  return memo.readsCountry ? memo.byCountry.get(country ?? "") : memo.outcomes;
 }
 
-function remember(
-  memo: Memo,
-  country: string | undefined,
-  trimmed: string,
-  outcome: string | Rejection,
-): void {
+function remember(memo: Memo, country: string | undefined, trimmed: string, outcome: string | Rejection): void {
   if (memo.size >= MEMO_LIMIT) {
+    memo.outcomes.clear();
     memo.byCountry.clear();
     memo.size = 0;
   }
-  const countryKey = memo.readsCountry ? (country ?? "") : "";
-  let outcomes = memo.byCountry.get(countryKey);
+  let outcomes = outcomesFor(memo, country);
   if (outcomes === undefined) {
     outcomes = new Map();
-    memo.byCountry.set(countryKey, outcomes);
+    memo.byCountry.set(country ?? "", outcomes);
   }
   outcomes.set(trimmed, outcome);
   memo.size++;
@@ -97,7 +91,12 @@ function isHashedKey(key: UserDataKey): key is HashedKey {
 function ruleFor(key: UserDataKey): KeyRule {
   if (!isHashedKey(key)) return { key, normalize: undefined, memo: undefined };
   const memoized = MEMOIZED[key];
-  const memo = memoized && { readsCountry: memoized.readsCountry, byCountry: new Map(), size: 0 };
+  const memo = memoized && {
+    readsCountry: memoized.readsCountry,
+    outcomes: new Map(),
+    byCountry: new Map(),
+    size: 0,
+  };
   return { key, normalize: NORMALIZERS[key], memo };
 }
 
@@ -173,7 +172,7 @@ function hashedValue(rule: KeyRule, normalize: Normalizer, value: unknown, index
   const memo = rule.memo;
   if (memo === undefined) outcome = normalizeAndHash(normalize, trimmed, run.row);
   else {
-    outcome = remembered(memo, run.row.country, trimmed);
+    outcome = outcomesFor(memo, run.row.country)?.get(trimmed);
     if (outcome === undefined) {
       outcome = normalizeAndHash(normalize, trimmed, run.row);
       remember(memo, run.row.country, trimmed, outcome);
@@ -250,6 +249,29 @@ function warnUnknownKey(key: string, warnings: Diagnostic[]): void {
   }
 }
 
+const NO_KEYS = {};
+
+/** for-in sees exactly the own keys: the prototype is Object.prototype or null, with nothing enumerable. */
+function hasOnlyOwnEnumerableKeys(raw: object): boolean {
+  const prototype = Object.getPrototypeOf(raw);
+  if (prototype === null) return true;
+  if (prototype !== Object.prototype) return false;
+  for (const _ in NO_KEYS) return false; // Object.prototype polluted with an enumerable key
+  return true;
+}
+
+function readKey(raw: RawUserData, key: string, values: unknown[], warnings: Diagnostic[]): void {
+  const index = RULE_INDEX.get(key);
+  if (index === undefined) warnUnknownKey(key, warnings);
+  else {
+    try {
+      values[index] = raw[key];
+    } catch {
+      warn(warnings, key, -1, REJECTIONS.unreadable);
+    }
+  }
+}
+
 /** The UTC year now, recomputed only when the clock crosses a year boundary. */
 const clockYear = { year: 0, from: 0, until: 0 };
 function currentYear(): number {
@@ -296,23 +318,17 @@ export function normalizeUserData(raw: RawUserData, options?: NormalizeOptions):
   }
   // One pass over the row's own keys: unknown ones are reported, known ones wait in table order.
   const values: unknown[] = new Array(KEY_RULES.length);
-  let keys: string[];
   try {
-    keys = Object.keys(raw);
-  } catch {
-    warnings.push({ path: "user_data", code: "user_data.unreadable", message: "user_data could not be read; dropped." });
-    return { user_data, warnings };
-  }
-  for (const key of keys) {
-    const index = RULE_INDEX.get(key);
-    if (index === undefined) warnUnknownKey(key, warnings);
-    else {
-      try {
-        values[index] = raw[key];
-      } catch {
-        warn(warnings, key, -1, REJECTIONS.unreadable);
-      }
+    if (hasOnlyOwnEnumerableKeys(raw)) {
+      // for-in over a plain record: V8 walks its enum cache, no key array is built.
+      for (const key in raw) readKey(raw, key, values, warnings);
+    } else {
+      for (const key of Object.keys(raw)) readKey(raw, key, values, warnings);
     }
+  } catch {
+    const message = "user_data could not be read; dropped.";
+    warnings.push({ path: "user_data", code: "user_data.unreadable", message });
+    return { user_data, warnings };
   }
   const defaultCountry = defaultCountryCode(options?.defaultCountry);
   const country = rowCountry(values[COUNTRY_INDEX]) ?? defaultCountry;

@@ -1,0 +1,267 @@
+// End-to-end sync throughput: a CSV of messy rows (all 11 customer fields) → runConnection → the
+// emulator, with a fresh SQLite ledger. Three processes, so that none pollutes another's figures:
+// this one (generates the CSV once, orchestrates), the emulator (`--role emulator`) and the sync
+// itself (`--role sync`), whose own maxRSS and CPU are reported. Prints one JSON line.
+//   node bench/sync.ts [--rows 1000000] [--seed 1] [--runs 1] [--window 8] [--source csv|duckdb]
+//                      [--cpu-prof DIR] [--rerun]
+// --rerun: a second sync over the same ledger, where every row is already delivered (skip speed).
+// The CSV is written to bench/.data/ (gitignored) and reused while its rows, seed and age fit.
+import { fork } from "node:child_process";
+import { once } from "node:events";
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { MESSY_ROW_COLUMNS, type MessyRow, messyRows } from "./messy-rows.ts";
+
+const DATASET = "1234567890";
+const TOKEN = "test-token";
+const HERE = new URL(".", import.meta.url).pathname;
+/** Event times reach 6 days back; a file older than this would carry events Meta no longer takes. */
+const MAX_DATA_AGE_MS = 12 * 3600_000;
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: "string", default: "1000000" },
+    seed: { type: "string", default: "1" },
+    runs: { type: "string", default: "1" },
+    window: { type: "string", default: "8" },
+    source: { type: "string", default: "csv" },
+    "cpu-prof": { type: "string" },
+    rerun: { type: "boolean", default: false },
+    role: { type: "string", default: "main" },
+    csv: { type: "string" },
+    url: { type: "string" },
+    ledger: { type: "string" },
+  },
+});
+
+/** The messy row's customer fields under the `columns` preset's column names. */
+const CSV_NAMES: Partial<Record<keyof MessyRow, string>> = {
+  em: "email",
+  ph: "phone",
+  fn: "first_name",
+  ln: "last_name",
+  ct: "city",
+  st: "state",
+  zp: "zip",
+  db: "date_of_birth",
+  ge: "gender",
+};
+const CSV_HEADER = ["order_id", ...MESSY_ROW_COLUMNS.map((c) => CSV_NAMES[c] ?? c)];
+
+interface SyncResult {
+  readonly report: Record<string, unknown> & { delivered: number; rows: number; status: string };
+  readonly seconds: number;
+  readonly peakRssMb: number;
+  readonly cpuSeconds: number;
+  readonly rerun?: { seconds: number; skipped: number; peakRssMb: number };
+}
+
+if (args.role === "emulator") await emulatorRole();
+else if (args.role === "sync") await syncRole();
+else await main();
+
+async function emulatorRole(): Promise<void> {
+  const { startEmulator } = await import("../src/emulator/index.ts");
+  // "count": dedup keys and counters only, so the emulator's memory is not the stored events.
+  const emulator = await startEmulator({ port: 0, recordEvents: "count" });
+  process.on("message", async (message) => {
+    if (message !== "report") return;
+    const live = emulator.store.stats()[DATASET]?.live;
+    const usage = process.resourceUsage();
+    process.send?.({
+      unique: live?.unique ?? 0,
+      duplicates: live?.duplicates ?? 0,
+      cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+    });
+    await emulator.close();
+    process.disconnect();
+  });
+  process.send?.({ url: emulator.url });
+}
+
+async function syncRole(): Promise<void> {
+  const { connectionSchema } = await import("../src/config/schema.ts");
+  const { openLedger } = await import("../src/ledger/index.ts");
+  const { runConnection } = await import("../src/sync/run.ts");
+  const csv = args.csv as string;
+  const source =
+    args.source === "duckdb"
+      ? {
+          kind: "duckdb",
+          query: `SELECT * FROM read_csv('${csv}', header = true, all_varchar = true)`,
+        }
+      : { kind: "csv", path: csv };
+  const connection = connectionSchema.parse({
+    source,
+    key: "order_id",
+    destination: {
+      dataset_id: DATASET,
+      access_token: TOKEN,
+      graph_url: args.url,
+      max_in_flight: Number(args.window),
+      timeout_ms: 30_000,
+    },
+  });
+  const ledger = await openLedger(args.ledger as string);
+  const run = () =>
+    runConnection({ name: "bench", connection, defaults: { default_country: "US" }, baseDir: HERE, ledger });
+  try {
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    const report = await run();
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+    let rerun: SyncResult["rerun"];
+    if (args.rerun) {
+      const again = performance.now();
+      const second = await run();
+      rerun = {
+        seconds: (performance.now() - again) / 1000,
+        skipped: second.skipped,
+        peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+      };
+    }
+    const result: SyncResult = {
+      report: report as unknown as SyncResult["report"],
+      seconds,
+      peakRssMb,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      ...(rerun && { rerun }),
+    };
+    process.send?.(result);
+  } finally {
+    await ledger.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const rows = Number(args.rows);
+  const seed = Number(args.seed);
+  const csv = await ensureCsv(rows, seed);
+  const results: Array<Record<string, unknown>> = [];
+  for (let run = 0; run < Number(args.runs); run++) results.push(await benchOnce(csv, rows));
+  for (const result of results) console.log(JSON.stringify(result));
+  if (results.length > 1) {
+    const rates = results.map((r) => r.events_per_s as number);
+    const rss = results.map((r) => r.sync_peak_rss_mb as number);
+    console.log(
+      JSON.stringify({
+        bench: "sync-summary",
+        rows,
+        runs: results.length,
+        events_per_s_best: Math.max(...rates),
+        events_per_s_worst: Math.min(...rates),
+        sync_peak_rss_mb_max: Math.max(...rss),
+      }),
+    );
+  }
+  if (results.some((r) => r.ok !== true)) process.exitCode = 1;
+}
+
+async function benchOnce(csv: string, rows: number): Promise<Record<string, unknown>> {
+  const emulator = fork(new URL(import.meta.url).pathname, ["--role", "emulator"], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const [{ url }] = (await once(emulator, "message")) as [{ url: string }];
+  const dir = await mkdtemp(join(tmpdir(), "capi-sync-bench-"));
+  const profiling = args["cpu-prof"];
+  try {
+    const sync = fork(
+      new URL(import.meta.url).pathname,
+      [
+        "--role",
+        "sync",
+        "--csv",
+        csv,
+        "--url",
+        url,
+        "--ledger",
+        join(dir, "state.db"),
+        "--window",
+        String(args.window),
+        "--source",
+        String(args.source),
+        ...(args.rerun ? ["--rerun"] : []),
+      ],
+      {
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+        execArgv: profiling ? ["--cpu-prof", "--cpu-prof-dir", profiling] : [],
+      },
+    );
+    const exited = once(sync, "exit");
+    const [result] = (await once(sync, "message")) as [SyncResult];
+    await exited;
+    emulator.send("report");
+    const [server] = (await once(emulator, "message")) as [
+      { unique: number; duplicates: number; cpuSeconds: number },
+    ];
+    const { report } = result;
+    return {
+      bench: "sync",
+      source: args.source,
+      rows,
+      status: report.status,
+      delivered: report.delivered,
+      rejected: report.rejected,
+      expired: report.expired,
+      skipped: report.skipped,
+      pending: report.pending,
+      seconds: Number(result.seconds.toFixed(2)),
+      rows_per_s: Math.round(report.rows / result.seconds),
+      events_per_s: Math.round(report.delivered / result.seconds),
+      sync_peak_rss_mb: result.peakRssMb,
+      sync_cpu_s: Number(result.cpuSeconds.toFixed(2)),
+      sync_cpu_us_per_row: Math.round((result.cpuSeconds * 1e6) / report.rows),
+      server_cpu_s: Number(server.cpuSeconds.toFixed(2)),
+      server_unique: server.unique,
+      server_duplicates: server.duplicates,
+      ...(result.rerun && {
+        rerun_seconds: Number(result.rerun.seconds.toFixed(2)),
+        rerun_rows_per_s: Math.round(rows / result.rerun.seconds),
+        rerun_skipped: result.rerun.skipped,
+        rerun_peak_rss_mb: result.rerun.peakRssMb,
+      }),
+      ok:
+        report.status === "completed" &&
+        report.delivered === server.unique &&
+        server.duplicates === 0 &&
+        report.pending === 0,
+    };
+  } finally {
+    if (emulator.connected) emulator.kill();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes the CSV unless a file with the same rows and seed, recent enough, is already there. */
+async function ensureCsv(rows: number, seed: number): Promise<string> {
+  const dir = join(HERE, ".data");
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `messy-${rows}-seed${seed}.csv`);
+  const stamp = `${path}.json`;
+  if (existsSync(path) && existsSync(stamp)) {
+    const made = JSON.parse(readFileSync(stamp, "utf8")) as { rows: number; seed: number; at: number };
+    if (made.rows === rows && made.seed === seed && Date.now() - made.at < MAX_DATA_AGE_MS) return path;
+  }
+  const at = Date.now();
+  const out = createWriteStream(path);
+  out.write(`${CSV_HEADER.join(",")}\n`);
+  let index = 0;
+  for (const row of messyRows(rows, { seed, now: Math.floor(at / 1000) })) {
+    const fields = [`ORD-${index++}`, ...MESSY_ROW_COLUMNS.map((c) => csvField(row[c]))];
+    if (!out.write(`${fields.join(",")}\n`)) await once(out, "drain");
+  }
+  out.end();
+  await once(out, "finish");
+  writeFileSync(stamp, JSON.stringify({ rows, seed, at }));
+  return path;
+}
+
+function csvField(value: unknown): string {
+  const text = typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value);
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
