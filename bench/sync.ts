@@ -8,7 +8,7 @@
 // The CSV is written to bench/.data/ (gitignored) and reused while its rows, seed and age fit.
 import { fork } from "node:child_process";
 import { once } from "node:events";
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,6 +56,7 @@ interface SyncResult {
   readonly seconds: number;
   readonly peakRssMb: number;
   readonly cpuSeconds: number;
+  readonly threadCpu: Record<string, number>;
   readonly rerun?: { seconds: number; skipped: number; peakRssMb: number };
 }
 
@@ -106,6 +107,7 @@ async function syncRole(): Promise<void> {
     },
   });
   const ledger = await openLedger(args.ledger as string);
+  const threads = new ThreadCpu();
   const run = () =>
     runConnection({ name: "bench", connection, defaults: { default_country: "US" }, baseDir: HERE, ledger });
   try {
@@ -114,6 +116,7 @@ async function syncRole(): Promise<void> {
     const report = await run();
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const threadCpu = threads.stop();
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
     let rerun: SyncResult["rerun"];
     if (args.rerun) {
@@ -130,6 +133,7 @@ async function syncRole(): Promise<void> {
       seconds,
       peakRssMb,
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      threadCpu,
       ...(rerun && { rerun }),
     };
     process.send?.(result);
@@ -189,7 +193,10 @@ async function benchOnce(csv: string, rows: number): Promise<Record<string, unkn
       ],
       {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
-        execArgv: profiling ? ["--cpu-prof", "--cpu-prof-dir", profiling] : [],
+        execArgv: [
+          ...(profiling ? ["--cpu-prof", "--cpu-prof-dir", profiling] : []),
+          ...(process.env.BENCH_SYNC_EXEC_ARGV?.split(" ").filter(Boolean) ?? []),
+        ],
       },
     );
     const exited = once(sync, "exit");
@@ -216,6 +223,7 @@ async function benchOnce(csv: string, rows: number): Promise<Record<string, unkn
       sync_peak_rss_mb: result.peakRssMb,
       sync_cpu_s: Number(result.cpuSeconds.toFixed(2)),
       sync_cpu_us_per_row: Math.round((result.cpuSeconds * 1e6) / report.rows),
+      sync_thread_cpu_s: result.threadCpu,
       server_cpu_s: Number(server.cpuSeconds.toFixed(2)),
       server_unique: server.unique,
       server_duplicates: server.duplicates,
@@ -262,6 +270,59 @@ async function ensureCsv(rows: number, seed: number): Promise<string> {
 }
 
 function csvField(value: unknown): string {
-  const text = typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value);
+  const text =
+    typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value);
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/**
+ * CPU seconds per kind of thread of this process (Linux): the run's thread, the delivery worker,
+ * V8's helpers (parallel GC, compilation) and the rest (libuv pool, SQLite). Sampled, because a
+ * worker's counters vanish with it.
+ */
+class ThreadCpu {
+  readonly #seen = new Map<string, { kind: string; seconds: number }>();
+  readonly #timer: NodeJS.Timeout;
+  readonly #tick = 100;
+
+  constructor() {
+    this.#timer = setInterval(() => this.#sample(), 250);
+  }
+
+  stop(): Record<string, number> {
+    clearInterval(this.#timer);
+    this.#sample();
+    const totals: Record<string, number> = {};
+    for (const { kind, seconds } of this.#seen.values()) totals[kind] = (totals[kind] ?? 0) + seconds;
+    for (const kind of Object.keys(totals)) totals[kind] = Number((totals[kind] as number).toFixed(2));
+    return totals;
+  }
+
+  #sample(): void {
+    let tasks: string[];
+    try {
+      tasks = readdirSync("/proc/self/task");
+    } catch {
+      return;
+    }
+    for (const tid of tasks) {
+      try {
+        const comm = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const seconds = (Number(fields[11]) + Number(fields[12])) / this.#tick;
+        const kind =
+          comm === "MainThread"
+            ? "main"
+            : comm === "WorkerThread"
+              ? "worker"
+              : comm === "V8Worker"
+                ? "v8_helpers"
+                : "other";
+        this.#seen.set(tid, { kind, seconds });
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+  }
 }

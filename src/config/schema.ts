@@ -1,6 +1,7 @@
 // The config file's schema: the single source of truth. Types, validation, `config show` masking and
 // the committed JSON Schema (schema/capi-sync.schema.json) are all derived from it.
 import { z } from "zod";
+import { serviceConfigSchema } from "./service.ts";
 
 /** Marks a string field as a secret: masked by `config show`, never logged. */
 // JSON Schema's own `writeOnly` annotation says "never echo this back", which is what a secret is.
@@ -164,6 +165,7 @@ export const configSchema = z
       .default(".capi-sync/state.db")
       .describe("Ledger location: a SQLite file path (relative to the config file)"),
     defaults: normalizationSchema.default({}),
+    service: serviceConfigSchema.optional().describe("Settings of `capi-sync serve`"),
     connections: z
       .record(z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ and -"), connectionSchema)
       .refine((c) => Object.keys(c).length > 0, "at least one connection"),

@@ -121,17 +121,6 @@ const BROAD_MASK_BY_KEY: ReadonlyMap<string, number> = (() => {
 })();
 const ALL_BROAD = (1 << TOO_BROAD_COMBINATIONS.length) - 1;
 
-const SHA256_HEX_LENGTH = 64;
-const IS_HEX_CHAR = new Uint8Array(128);
-for (const char of "0123456789abcdefABCDEF") IS_HEX_CHAR[char.charCodeAt(0)] = 1;
-
-/** `looksHashed`, with a table lookup for the common bare 64-hex case (the regex dominated the hot path). */
-export function hashedValue(value: string): boolean {
-  if (value.length !== SHA256_HEX_LENGTH) return looksHashed(value);
-  for (let i = 0; i < SHA256_HEX_LENGTH; i++) if (IS_HEX_CHAR[value.charCodeAt(i)] !== 1) return false;
-  return true;
-}
-
 /** The first hash-required key (in Meta's table order) holding a value that is not a hash. */
 function unhashedKey(userData: EventObject): string | undefined {
   // Probing the ten known keys is several times faster than enumerating the object's own keys.
@@ -139,11 +128,11 @@ function unhashedKey(userData: EventObject): string | undefined {
     const value = userData[key];
     if (value === undefined || value === null || value === "") continue;
     if (typeof value === "string") {
-      if (!hashedValue(value)) return key;
+      if (!looksHashed(value)) return key;
     } else if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         const item: unknown = value[i];
-        if (item !== "" && (typeof item !== "string" || !hashedValue(item))) return key;
+        if (item !== "" && (typeof item !== "string" || !looksHashed(item))) return key;
       }
     } else {
       return key;

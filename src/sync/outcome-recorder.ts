@@ -17,13 +17,16 @@ interface Group {
 export class OutcomeRecorder {
   readonly #ledger: Ledger;
   readonly #runId: RunId;
+  readonly #onWritten: ((outcomes: readonly Outcome[]) => void) | undefined;
   #groups = new Map<string, Group>();
   #buffered = 0;
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(ledger: Ledger, runId: RunId) {
+  /** `onWritten` hears of each set of outcomes once it is in the ledger. */
+  constructor(ledger: Ledger, runId: RunId, onWritten?: (outcomes: readonly Outcome[]) => void) {
     this.#ledger = ledger;
     this.#runId = runId;
+    this.#onWritten = onWritten;
   }
 
   add(outcome: Outcome, datasetId?: string, fbtraceId?: string): void {
@@ -53,12 +56,15 @@ export class OutcomeRecorder {
 
   async #write(groups: readonly Group[]): Promise<void> {
     for (const { datasetId, fbtraceId, outcomes } of groups) {
-      if (datasetId === undefined) {
-        await this.#ledger.recordOutcomes(this.#runId, outcomes);
-        continue;
+      if (datasetId === undefined) await this.#ledger.recordOutcomes(this.#runId, outcomes);
+      else {
+        const batchId = await this.#ledger.openBatch(this.#runId, { datasetId, events: outcomes.length });
+        await this.#ledger.recordOutcomes(this.#runId, outcomes, {
+          batchId,
+          ...(fbtraceId && { fbtraceId }),
+        });
       }
-      const batchId = await this.#ledger.openBatch(this.#runId, { datasetId, events: outcomes.length });
-      await this.#ledger.recordOutcomes(this.#runId, outcomes, { batchId, ...(fbtraceId && { fbtraceId }) });
+      this.#onWritten?.(outcomes);
     }
   }
 }

@@ -1,6 +1,11 @@
 // One run of one connection: source → keys filtered by the ledger → mapping, normalization,
 // validation → per-dataset delivery → every row's outcome in the ledger. Streaming throughout:
 // memory is bounded by the chunk size and the client's window, not by the source.
+//
+// Two sides. This one keeps the ledger: it judges each chunk's keys and records every outcome. The
+// delivery stage (delivery-stage.ts) does the rest, on a worker thread by default: reading, mapping,
+// normalizing, hashing, validating and the Graph client. They exchange keys, verdicts and outcomes,
+// never rows or events (stage-protocol.ts).
 import type { ConnectionConfig } from "../config/schema.ts";
 import {
   BASELINE_REASON,
@@ -10,32 +15,28 @@ import {
   type RunKind,
   type RunMode,
 } from "../ledger/index.ts";
-import { type Row, RowKeyError } from "../mapping/index.ts";
-import type { ServerEvent } from "../meta/event.ts";
-import {
-  type EventOutcome,
-  GraphClient,
-  type GraphClientOptions,
-  GraphStopError,
-  type Logger,
-  type OutboundEvent,
-  type SendSummary,
-} from "../meta/graph/index.ts";
-import {
-  isUnreadable,
-  openSource,
-  type SourceConfig,
-  SourceError,
-  type UnreadableRow,
-} from "../sources/index.ts";
-import { Channel } from "./channel.ts";
+import type { GraphClientOptions, Logger } from "../meta/graph/index.ts";
+import { SourceError } from "../sources/types.ts";
 import { OutcomeRecorder } from "./outcome-recorder.ts";
-import { type ConnectionDefaults, compileConnection, verdictOf } from "./prepare.ts";
+import { type ConnectionDefaults, compileConnection } from "./prepare.ts";
+import { openStage, type StageLink } from "./stage-link.ts";
+import {
+  type EndMessage,
+  type KeysMessage,
+  type OutcomesMessage,
+  outcomeOf,
+  rebuildError,
+} from "./stage-protocol.ts";
 
-/** Rows looked up in the ledger at once. */
+/** Rows per chunk: one ledger lookup, one message each way. */
 const CHUNK_ROWS = 1000;
-/** Events queued per dataset ahead of the client (the client adds its own window of batches). */
-const CHANNEL_EVENTS = 4000;
+/** Chunks read ahead of their verdicts, so reading goes on while the ledger is asked. */
+const READ_AHEAD = 2;
+/**
+ * Events queued per dataset ahead of the client, on the stage's own thread: a hand-off, not a buffer
+ * (the client holds its own window of batches). Small, so events die young.
+ */
+const CHANNEL_EVENTS = 256;
 
 export interface RunConnectionOptions {
   readonly name: string;
@@ -54,6 +55,12 @@ export interface RunConnectionOptions {
   readonly onProgress?: (progress: RunCounts) => void;
   /** Overrides of the Graph client's settings (tests use fast backoff). */
   readonly client?: Partial<GraphClientOptions>;
+  /**
+   * Read, prepare and deliver rows on a worker thread, leaving this one the ledger. Default true.
+   * Client settings that are functions (test clocks, request hooks) cannot cross threads: with
+   * those, and with false, everything runs on this thread.
+   */
+  readonly worker?: boolean;
 }
 
 export interface RunCounts {
@@ -79,17 +86,6 @@ export interface RunReport extends RunCounts {
   readonly duration_ms: number;
 }
 
-interface Ref {
-  readonly key: string;
-  readonly eventId: string | undefined;
-  readonly datasetId: string;
-}
-
-interface DatasetLane {
-  readonly channel: Channel<OutboundEvent<Ref>>;
-  readonly done: Promise<SendSummary | GraphStopError>;
-}
-
 export async function runConnection(options: RunConnectionOptions): Promise<RunReport> {
   const started = performance.now();
   const { name, connection, ledger } = options;
@@ -108,203 +104,112 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
 
   const runId = await ledger.startRun(name, { mode, kind });
   const counts: RunCounts = { rows: 0, delivered: 0, rejected: 0, expired: 0, skipped: 0, pending: 0 };
-  const recorder = new OutcomeRecorder(ledger, runId);
-  const source = openSource(connection.source as SourceConfig, { cwd: options.baseDir });
-  const client = new GraphClient({
-    accessToken: destination.access_token,
-    ...(destination.app_secret && { appSecret: destination.app_secret }),
-    graphUrl: destination.graph_url,
-    ...(destination.api_version && { apiVersion: destination.api_version }),
-    ...(destination.max_in_flight && { window: destination.max_in_flight }),
-    ...(destination.timeout_ms && { timeoutMs: destination.timeout_ms }),
-    ...(destination.batch_size && { maxBatchEvents: destination.batch_size }),
-    ...(options.logger && { logger: options.logger }),
-    ...options.client,
+  /**
+   * Keys this run took on whose outcome is not in the ledger yet: a key repeated in the source is
+   * skipped while its first row is on its way, as the ledger skips it once recorded.
+   */
+  const claimed = new Set<string>();
+  /** Events handed to the client and not answered yet: pending if the run ends first. */
+  let unanswered = 0;
+  const recorder = new OutcomeRecorder(ledger, runId, (written) => {
+    for (const outcome of written) claimed.delete(outcome.key);
   });
-  const lanes = new Map<string, DatasetLane>();
-  /** Keys handed to the client whose outcome has not arrived: a key repeated in the source waits. */
-  const inFlight = new Set<string>();
-  const readAbort = new AbortController();
-  const readSignal = options.signal ? AbortSignal.any([options.signal, readAbort.signal]) : readAbort.signal;
+  const hasFunctions = Object.values(options.client ?? {}).some((value) => typeof value === "function");
+  const worker = (options.worker ?? true) && !hasFunctions;
+  const stage: StageLink = openStage(
+    {
+      name,
+      connection,
+      defaults: options.defaults,
+      baseDir: options.baseDir,
+      client: worker ? options.client : undefined,
+      logs: options.logger !== undefined,
+      chunkRows: CHUNK_ROWS,
+      readAhead: READ_AHEAD,
+      channelEvents: CHANNEL_EVENTS,
+    },
+    { worker, compiled, client: options.client, logger: options.logger },
+  );
+  const stop = (): void => stage.send({ type: "stop" });
+  options.signal?.addEventListener("abort", stop, { once: true });
+  if (options.signal?.aborted) stop();
 
   const local = (outcome: Outcome): void => {
     counts[outcome.state]++;
     recorder.add(outcome);
   };
 
-  const onOutcome = (ref: Ref, outcome: EventOutcome): void => {
-    inFlight.delete(ref.key);
-    if (outcome.status === "pending") {
-      counts.pending++;
-      return;
-    }
-    counts[outcome.status]++;
-    recorder.add(toLedgerOutcome(ref, outcome), ref.datasetId, fbtraceOf(outcome));
-  };
-
-  const lane = (datasetId: string): DatasetLane => {
-    let existing = lanes.get(datasetId);
-    if (existing === undefined) {
-      const channel = new Channel<OutboundEvent<Ref>>(CHANNEL_EVENTS);
-      const sender = client.dataset<Ref>(datasetId, {
-        ...(destination.test_event_code && { testEventCode: destination.test_event_code }),
-        ...(destination.upload_tag && { uploadTag: destination.upload_tag }),
-        ...(destination.namespace_id && { namespaceId: destination.namespace_id }),
-      });
-      const done = sender.send(channel, { onOutcome }).catch((error: unknown) => {
-        if (error instanceof GraphStopError) {
-          readAbort.abort(error);
-          return error;
-        }
-        throw error;
-      });
-      existing = { channel, done };
-      lanes.set(datasetId, existing);
-    }
-    return existing;
-  };
-
-  const processChunk = async (
-    chunk: Array<{ item: Row | UnreadableRow; rowNumber: number }>,
-  ): Promise<void> => {
-    const candidates: Array<{ row: Row; rowNumber: number; key: string }> = [];
+  /** The ledger's say on a chunk's keys: new ones are delivered (or, in a baseline, skipped). */
+  const judge = async (chunk: KeysMessage): Promise<void> => {
+    counts.rows += chunk.rows;
+    for (const outcome of chunk.outcomes) local(outcome);
+    const candidates: string[] = [];
+    const positions: number[] = [];
     const seen = new Set<string>();
-    for (const { item, rowNumber } of chunk) {
-      if (isUnreadable(item)) {
-        local({
-          key: `unreadable:${item.file}:${item.line}`,
-          state: "rejected",
-          code: item.code,
-          message: item.message,
-        });
-        continue;
-      }
-      let key: string;
-      try {
-        key = compiled.rowKey(item);
-      } catch (error) {
-        if (!(error instanceof RowKeyError)) throw error;
-        local({
-          key: `row:${rowNumber}`,
-          state: "rejected",
-          code: "row.key",
-          path: error.column ?? "",
-          message: error.message,
-        });
-        continue;
-      }
-      if (seen.has(key) || inFlight.has(key)) {
+    chunk.keys.forEach((key, position) => {
+      if (claimed.has(key) || seen.has(key)) {
         counts.skipped++;
-        continue;
+        return;
       }
       seen.add(key);
-      candidates.push({ row: item, rowNumber, key });
-    }
-    if (candidates.length === 0) return;
-    const fresh = new Set(
-      await ledger.filterNew(
-        name,
-        candidates.map((c) => c.key),
-        { mode, reopenedOnly: kind === "replay" },
-      ),
-    );
+      candidates.push(key);
+      positions.push(position);
+    });
+    const fresh =
+      candidates.length === 0
+        ? new Set<string>()
+        : new Set(await ledger.filterNew(name, candidates, { mode, reopenedOnly: kind === "replay" }));
     counts.skipped += candidates.length - fresh.size;
-    const nowSeconds = Math.floor(now() / 1000);
-    for (const { row, rowNumber, key } of candidates) {
-      if (!fresh.has(key)) continue;
-      if (baseline) {
-        local({ key, state: "skipped", reason: BASELINE_REASON });
-        continue;
+    const deliver = new Uint8Array(chunk.keys.length);
+    candidates.forEach((key, index) => {
+      if (!fresh.has(key)) return;
+      claimed.add(key);
+      if (baseline) local({ key, state: "skipped", reason: BASELINE_REASON });
+      else deliver[positions[index] as number] = 1;
+    });
+    stage.send({ type: "verdict", seq: chunk.seq, deliver, nowSeconds: Math.floor(now() / 1000) });
+    await recorder.flushIfFull();
+  };
+
+  const record = async (message: OutcomesMessage): Promise<void> => {
+    unanswered += message.handed;
+    for (const outcome of message.local) local(outcome);
+    for (const { datasetId, fbtraceId, outcome, keys, eventIds } of message.answers) {
+      unanswered -= keys.length;
+      counts[outcome.state] += keys.length;
+      for (let i = 0; i < keys.length; i++) {
+        recorder.add(outcomeOf(outcome, keys[i] as string, eventIds[i]), datasetId, fbtraceId);
       }
-      const prepared = await compiled.evaluate(row, rowNumber, nowSeconds);
-      if (prepared.kind === "skipped") {
-        local({ key, state: "skipped", reason: prepared.reason });
-        continue;
-      }
-      if (prepared.kind === "invalid") {
-        const { state, code, path, message } = verdictOf(prepared.errors);
-        const eventId = prepared.event?.event_id;
-        local(
-          state === "expired"
-            ? { key, state, reason: message, ...(eventId && { eventId }) }
-            : { key, state, code, path, message, ...(eventId && { eventId }) },
-        );
-        continue;
-      }
-      const datasetId = prepared.datasetId ?? destination.dataset_id;
-      if (datasetId === undefined) {
-        local({
-          key,
-          state: "rejected",
-          code: "destination.dataset_id",
-          path: "meta_dataset_id",
-          message: "no dataset: the row routes none and the destination sets no dataset_id",
-        });
-        continue;
-      }
-      const eventId = typeof prepared.event.event_id === "string" ? prepared.event.event_id : undefined;
-      const target = lane(datasetId);
-      if (target.channel.abandoned) {
-        counts.pending++;
-        continue;
-      }
-      inFlight.add(key);
-      const backPressure = target.channel.push({ ref: { key, eventId, datasetId }, event: prepared.event });
-      if (backPressure) await backPressure;
     }
+    unanswered -= message.pending.length;
+    counts.pending += message.pending.length;
+    for (const key of message.pending) claimed.delete(key);
     await recorder.flushIfFull();
     options.onProgress?.(counts);
   };
 
-  let status: RunReport["status"] = "completed";
-  let message: string | undefined;
-  let stopKind: RunReport["stopKind"];
+  let end: EndMessage | undefined;
+  let crash: unknown;
   try {
-    let chunk: Array<{ item: Row | UnreadableRow; rowNumber: number }> = [];
-    for await (const item of source.rows({ signal: readSignal })) {
-      counts.rows++;
-      chunk.push({ item, rowNumber: counts.rows });
-      if (chunk.length >= CHUNK_ROWS) {
-        await processChunk(chunk);
-        chunk = [];
-      }
+    while (end === undefined) {
+      const message = await stage.next();
+      if (message.type === "keys") await judge(message);
+      else if (message.type === "outcomes") await record(message);
+      else if (message.type === "log") options.logger?.[message.level](message.fields, message.message);
+      else end = message;
     }
-    await processChunk(chunk);
   } catch (error) {
-    if (readAbort.signal.aborted) {
-      // A lane's stop aborted the read; the stop is reported below.
-    } else if (options.signal?.aborted) {
-      status = "stopped";
-      stopKind = "aborted";
-      message = "interrupted: rows not yet sent stay pending for the next run";
-    } else if (error instanceof SourceError) {
-      status = "failed";
-      stopKind = "source";
-      message = error.message;
-    } else {
-      status = "failed";
-      stopKind = "error";
-      message = error instanceof Error ? `${error.name}: ${error.message}` : "unexpected error";
-      options.logger?.error({ err: message }, "sync run failed");
-    }
+    // A worker that died without an end (out of memory, a bug), or a ledger failure.
+    crash = error;
+    stop();
   } finally {
-    for (const { channel } of lanes.values()) channel.close();
+    options.signal?.removeEventListener("abort", stop);
+    await stage.close();
   }
 
-  for (const { done } of lanes.values()) {
-    const result = await done.catch((error: unknown) => error);
-    if (result instanceof GraphStopError) {
-      status = "stopped";
-      stopKind = result.kind;
-      message = result.message;
-    } else if (result instanceof Error && status === "completed") {
-      status = "failed";
-      stopKind = "error";
-      message = `${result.name}: ${result.message}`;
-    }
-  }
-  // Events never handed over (an abandoned lane, a stop mid-chunk) are pending too.
-  counts.pending += inFlight.size;
+  const { status, stopKind, message } = verdictOfRun(end, crash, options.signal?.aborted === true);
+  if (stopKind === "error") options.logger?.error({ err: message }, "sync run failed");
+  counts.pending += unanswered;
   await recorder.flush();
   if (baseline && status === "completed") await ledger.completeBaseline(runId);
   await ledger.finishRun(runId, {
@@ -312,7 +217,6 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
     rowsRead: counts.rows,
     ...(message && { error: message }),
   });
-  await Promise.allSettled([client.close(), source.close()]);
   return {
     connection: name,
     runId,
@@ -326,40 +230,25 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
   };
 }
 
-function fbtraceOf(outcome: EventOutcome): string | undefined {
-  switch (outcome.status) {
-    case "delivered":
-      return outcome.fbtrace_id;
-    case "rejected":
-      return outcome.error.fbtrace_id;
-    default:
-      return undefined;
+/** How the run ended: a refusal by Meta first, then the caller's interrupt, then failures. */
+function verdictOfRun(
+  end: EndMessage | undefined,
+  crash: unknown,
+  aborted: boolean,
+): Pick<RunReport, "status" | "stopKind" | "message"> {
+  if (end?.stop) return { status: "stopped", stopKind: end.stop.kind, message: end.stop.message };
+  const error = crash ?? (end?.error && rebuildError(end.error));
+  if (aborted && (error !== undefined || end?.interrupted)) {
+    return {
+      status: "stopped",
+      stopKind: "aborted",
+      message: "interrupted: rows not yet sent stay pending for the next run",
+    };
   }
-}
-
-function toLedgerOutcome(ref: Ref, outcome: Exclude<EventOutcome, { status: "pending" }>): Outcome {
-  const eventId = ref.eventId;
-  switch (outcome.status) {
-    case "delivered":
-      return { key: ref.key, state: "delivered", eventId: eventId ?? "" };
-    case "rejected": {
-      const e = outcome.error;
-      const detail = [e.error_user_title, e.error_user_msg].filter(Boolean).join(": ");
-      return {
-        key: ref.key,
-        state: "rejected",
-        ...(eventId && { eventId }),
-        ...(e.code !== undefined && { code: e.code }),
-        ...(e.error_subcode !== undefined && { subcode: e.error_subcode }),
-        message: detail || e.message,
-      };
-    }
-    case "expired":
-      return {
-        key: ref.key,
-        state: "expired",
-        ...(eventId && { eventId }),
-        reason: "retry deadline passed (Meta's dedup or age window)",
-      };
+  if (error instanceof SourceError) return { status: "failed", stopKind: "source", message: error.message };
+  if (error !== undefined) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : "unexpected error";
+    return { status: "failed", stopKind: "error", message };
   }
+  return { status: "completed" };
 }

@@ -160,6 +160,8 @@ const RULES: Record<string, Case[]> = {
     { input: "Ontario", row: { country: "Canada" }, normalized: "on" },
     { input: "Québec", normalized: "qc" },
     { input: "British Columbia", normalized: "bc" },
+    { input: "Calif.", row: { country: "US" }, normalized: "ca" },
+    { input: "Ont.", normalized: "on" },
     { input: "Bayern", row: { country: "DE" }, normalized: "bayern" },
     { input: "Nordrhein-Westfalen", row: { country: "DE" }, normalized: "nordrheinwestfalen" },
     { input: "Île-de-France", row: { country: "FR" }, normalized: "îledefrance" },
@@ -501,6 +503,13 @@ describe("never throws", () => {
       );
     });
   }
+
+  it("options of the wrong type are ignored", () => {
+    const options = { now: "2026", defaultCountry: 44, hashedOnly: "yes" } as unknown as NormalizeOptions;
+    const { user_data, warnings } = normalizeUserData({ db: "1997-02-16", ph: "+447911123456" }, options);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(user_data, { ph: digest("447911123456"), db: digest("19970216") });
+  });
 
   it("a value whose getter throws is dropped as unreadable; the other keys survive", () => {
     const raw = Object.defineProperty({ fn: "Mary" }, "em", {

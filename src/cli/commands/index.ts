@@ -61,6 +61,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./quality.ts")).qualityCommand,
   },
   {
+    name: "serve",
+    summary: "run schedules, the collector, health/readiness/metrics endpoints until SIGTERM",
+    load: async () => (await import("./serve.ts")).serveCommand,
+  },
+  {
     name: "emulator",
     summary: "run a local emulator of Meta's Conversions API endpoint",
     load: async () => (await import("./emulator.ts")).emulatorCommand,

@@ -311,9 +311,14 @@ export function libraryE164(text: string, defaultCountry: string | undefined): s
   }
 }
 
-/** ASCII digits with common separators and at most one leading "+": the shapes the port covers. */
+/**
+ * ASCII digits with common separators and at most one leading "+": the shapes the port covers.
+ * They are read from their digits (and the "+") alone, as Meta's rule for `ph` says to.
+ */
 const PLAIN_PHONE = /^[\s()./-]*\+?[\d\s()./-]+$/;
 const NOT_DIGIT = /\D/g;
+/** Any digit the library reads (its VALID_DIGITS): ASCII, full-width, Arabic-Indic, Persian. */
+const ANY_DIGIT = /[0-9\uFF10-\uFF19\u0660-\u0669\u06F0-\u06F9]/;
 
 /** Lower-case alpha-2 → the metadata's upper-case key, for the countries it has numbering plans for. */
 const PHONE_REGIONS: ReadonlyMap<string, string> = new Map(
@@ -329,12 +334,11 @@ function e164(text: string, defaultCountry: string | undefined): string | null {
       return fast !== NOT_COVERED ? fast : libraryE164(canonical, defaultCountry);
     }
   }
-  return libraryE164(text, defaultCountry);
+  // Without a single digit there is nothing to read (and the library is slow to say so).
+  return ANY_DIGIT.test(text) ? libraryE164(text, defaultCountry) : null;
 }
 
 const LEADING_DOUBLE_ZERO = /^[\s()./-]*00/;
-/** Any digit the library reads (its VALID_DIGITS): ASCII, full-width, Arabic-Indic, Persian. */
-const ANY_DIGIT = /[0-9\uFF10-\uFF19\u0660-\u0669\u06F0-\u06F9]/;
 
 /**
  * E.164 digits (no "+") for a phone number as people write it, or null when it cannot be read as a
@@ -343,7 +347,6 @@ const ANY_DIGIT = /[0-9\uFF10-\uFF19\u0660-\u0669\u06F0-\u06F9]/;
  * international, and without any country the digits are read as already carrying a calling code.
  */
 export function phoneDigits(text: string, country: string | undefined): string | null {
-  if (!ANY_DIGIT.test(text)) return null;
   const region = country === undefined ? undefined : PHONE_REGIONS.get(country);
   const parsed = e164(text, region);
   if (parsed !== null || text.includes("+")) return parsed;

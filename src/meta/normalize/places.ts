@@ -94,42 +94,55 @@ function buildCountryTable(): Map<string, string> {
 
 const COUNTRY_BY_KEY = buildCountryTable();
 
+/** Texts already looked up (rows repeat a few spellings): the answer, or null for none. */
+const COUNTRY_BY_TEXT = new Map<string, string | null>();
+const COUNTRY_BY_TEXT_LIMIT = 10_000;
+
 /** ISO 3166-1 alpha-2 in lower case for a code (alpha-2, alpha-3, numeric) or a name; else undefined. */
 export function countryCode(text: string): string | undefined {
-  return COUNTRY_BY_KEY.get(placeKey(text));
+  let code = COUNTRY_BY_TEXT.get(text);
+  if (code === undefined) {
+    code = COUNTRY_BY_KEY.get(placeKey(text)) ?? null;
+    if (COUNTRY_BY_TEXT.size >= COUNTRY_BY_TEXT_LIMIT) COUNTRY_BY_TEXT.clear();
+    COUNTRY_BY_TEXT.set(text, code);
+  }
+  return code ?? undefined;
 }
 
-/** US states, DC and territories (ANSI/USPS codes), and Canadian provinces and territories. */
+/**
+ * US states, DC and territories (ANSI/USPS codes), and Canadian provinces and territories, by
+ * name and by the abbreviations newspapers and forms use (AP style: "Calif.", "Ont.").
+ */
 const STATES: Readonly<Record<string, readonly string[]>> = {
-  al: ["alabama"],
+  al: ["alabama", "ala"],
   ak: ["alaska"],
-  az: ["arizona"],
-  ar: ["arkansas"],
-  ca: ["california"],
-  co: ["colorado"],
-  ct: ["connecticut"],
-  de: ["delaware"],
+  az: ["arizona", "ariz"],
+  ar: ["arkansas", "ark"],
+  ca: ["california", "calif", "cal"],
+  co: ["colorado", "colo"],
+  ct: ["connecticut", "conn"],
+  de: ["delaware", "del"],
   dc: ["district of columbia", "washington dc", "washington d.c."],
-  fl: ["florida"],
+  fl: ["florida", "fla"],
   ga: ["georgia"],
   hi: ["hawaii"],
   id: ["idaho"],
-  il: ["illinois"],
-  in: ["indiana"],
+  il: ["illinois", "ill"],
+  in: ["indiana", "ind"],
   ia: ["iowa"],
-  ks: ["kansas"],
+  ks: ["kansas", "kan", "kans"],
   ky: ["kentucky"],
   la: ["louisiana"],
   me: ["maine"],
   md: ["maryland"],
-  ma: ["massachusetts"],
-  mi: ["michigan"],
-  mn: ["minnesota"],
-  ms: ["mississippi"],
+  ma: ["massachusetts", "mass"],
+  mi: ["michigan", "mich"],
+  mn: ["minnesota", "minn"],
+  ms: ["mississippi", "miss"],
   mo: ["missouri"],
-  mt: ["montana"],
-  ne: ["nebraska"],
-  nv: ["nevada"],
+  mt: ["montana", "mont"],
+  ne: ["nebraska", "neb", "nebr"],
+  nv: ["nevada", "nev"],
   nh: ["new hampshire"],
   nj: ["new jersey"],
   nm: ["new mexico"],
@@ -137,38 +150,38 @@ const STATES: Readonly<Record<string, readonly string[]>> = {
   nc: ["north carolina"],
   nd: ["north dakota"],
   oh: ["ohio"],
-  ok: ["oklahoma"],
-  or: ["oregon"],
+  ok: ["oklahoma", "okla"],
+  or: ["oregon", "ore", "oreg"],
   pa: ["pennsylvania"],
   ri: ["rhode island"],
   sc: ["south carolina"],
   sd: ["south dakota"],
-  tn: ["tennessee"],
-  tx: ["texas"],
+  tn: ["tennessee", "tenn"],
+  tx: ["texas", "tex"],
   ut: ["utah"],
   vt: ["vermont"],
   va: ["virginia"],
-  wa: ["washington"],
-  wv: ["west virginia"],
-  wi: ["wisconsin"],
-  wy: ["wyoming"],
+  wa: ["washington", "wash"],
+  wv: ["west virginia", "wva"],
+  wi: ["wisconsin", "wis", "wisc"],
+  wy: ["wyoming", "wyo"],
   as: ["american samoa"],
   gu: ["guam"],
   mp: ["northern mariana islands"],
   pr: ["puerto rico"],
   vi: ["us virgin islands", "u.s. virgin islands", "virgin islands"],
-  ab: ["alberta"],
+  ab: ["alberta", "alta"],
   bc: ["british columbia"],
-  mb: ["manitoba"],
+  mb: ["manitoba", "man"],
   nb: ["new brunswick"],
-  nl: ["newfoundland and labrador", "newfoundland"],
+  nl: ["newfoundland and labrador", "newfoundland", "nfld"],
   ns: ["nova scotia"],
   nt: ["northwest territories"],
   nu: ["nunavut"],
-  on: ["ontario"],
-  pe: ["prince edward island"],
-  qc: ["quebec", "québec"],
-  sk: ["saskatchewan"],
+  on: ["ontario", "ont"],
+  pe: ["prince edward island", "pei"],
+  qc: ["quebec", "québec", "que"],
+  sk: ["saskatchewan", "sask"],
   yt: ["yukon", "yukon territory"],
 };
 

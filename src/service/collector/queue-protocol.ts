@@ -8,13 +8,19 @@ export interface WorkerConfig {
   readonly synchronous: Synchronous;
 }
 
-/** One message to store: connection, received time (unix ms), the message as JSON, notes as JSON or null. */
-export type AppendRow = readonly [
-  connection: string,
-  receivedAt: number,
-  message: string,
-  notes: string | null,
-];
+export interface CheckpointerConfig extends WorkerConfig {
+  readonly intervalMs: number;
+}
+
+/** The messages of one `append` call: connection, received time (unix ms), how many. */
+export type AppendGroup = readonly [connection: string, receivedAt: number, count: number];
+
+/**
+ * Rows cross to the writer thread as one string each for messages and notes, one row per line:
+ * JSON.stringify never emits a raw line break, and one long string is far cheaper to post than an
+ * array of thousands (structured clone walks every element).
+ */
+export const ROW_SEPARATOR = "\n";
 
 /** A stored row as read back: id, received time (unix ms), message JSON, notes JSON or null. */
 export type StoredRow = readonly [id: number, receivedAt: number, message: string, notes: string | null];
@@ -26,7 +32,11 @@ export type WorkerRequest =
   | {
       readonly op: "write";
       readonly seq: number;
-      readonly appends: readonly AppendRow[];
+      readonly groups: readonly AppendGroup[];
+      /** Message JSON of every row, in group order, joined by ROW_SEPARATOR. */
+      readonly messages: string;
+      /** Notes JSON of every row (empty for none), joined by ROW_SEPARATOR. */
+      readonly notes: string;
       readonly deletes: readonly number[];
     }
   | {
@@ -44,6 +54,8 @@ export type WorkerReply =
   | {
       readonly op: "written";
       readonly seq: number;
+      /** Time the transaction took in the writer, commit (and fsync) included. */
+      readonly ms: number;
       /** Per connection, the rows the deletes actually removed. */
       readonly deleted: readonly (readonly [connection: string, count: number])[];
     }

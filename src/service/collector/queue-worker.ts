@@ -4,12 +4,13 @@
 import { closeSync, openSync } from "node:fs";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
-import type {
-  ConnectionCount,
-  StoredRow,
-  WorkerConfig,
-  WorkerReply,
-  WorkerRequest,
+import {
+  type ConnectionCount,
+  ROW_SEPARATOR,
+  type StoredRow,
+  type WorkerConfig,
+  type WorkerReply,
+  type WorkerRequest,
 } from "./queue-protocol.ts";
 
 /** "capq" in ASCII: tells a collector queue from a ledger ("capi") or any other SQLite file. */
@@ -79,6 +80,9 @@ function openQueueFile(config: WorkerConfig): DatabaseSync {
     // Rows are short-lived (deleted once the pipeline acknowledges them): cap the WAL file after a
     // burst instead of leaving it at its high-water mark.
     db.exec("PRAGMA journal_size_limit = 67108864");
+    // Checkpoints run on queue-checkpointer.ts' thread; this threshold (~80 MB of WAL) only
+    // matters should that thread stop.
+    db.exec("PRAGMA wal_autocheckpoint = 20000");
     if (version < SCHEMA_VERSION) {
       db.exec("BEGIN IMMEDIATE");
       db.exec(SCHEMA);
@@ -131,8 +135,15 @@ class QueueFile {
     const deleted = new Map<string, number>();
     this.#db.exec("BEGIN IMMEDIATE");
     try {
-      for (const [connection, receivedAt, message, notes] of request.appends) {
-        this.#insert.run(connection, receivedAt, message, notes);
+      if (request.groups.length > 0) {
+        const messages = request.messages.split(ROW_SEPARATOR);
+        const notes = request.notes.split(ROW_SEPARATOR);
+        let row = 0;
+        for (const [connection, receivedAt, count] of request.groups) {
+          for (const end = row + count; row < end; row++) {
+            this.#insert.run(connection, receivedAt, messages[row] as string, notes[row] || null);
+          }
+        }
       }
       for (let start = 0; start < request.deletes.length; start += DELETE_CHUNK) {
         const ids = JSON.stringify(request.deletes.slice(start, start + DELETE_CHUNK));
@@ -181,8 +192,9 @@ function run(config: WorkerConfig): void {
     try {
       switch (request.op) {
         case "write": {
+          const started = performance.now();
           const deleted = [...file.write(request)];
-          post({ op: "written", seq: request.seq, deleted });
+          post({ op: "written", seq: request.seq, ms: performance.now() - started, deleted });
           break;
         }
         case "read":

@@ -10,15 +10,17 @@
 //
 // Group commit: appends and acks issued while a transaction is being written wait and then share
 // the next one, so a burst of concurrent requests costs a few commits, not one each.
+import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
-import type {
-  AppendRow,
-  ConnectionCount,
-  StoredRow,
-  Synchronous,
-  WorkerReply,
-  WorkerRequest,
+import {
+  type AppendGroup,
+  type ConnectionCount,
+  ROW_SEPARATOR,
+  type StoredRow,
+  type Synchronous,
+  type WorkerReply,
+  type WorkerRequest,
 } from "./queue-protocol.ts";
 
 export type { Synchronous } from "./queue-protocol.ts";
@@ -28,6 +30,8 @@ export interface CollectorQueueOptions {
   readonly path: string;
   /** Default "normal": survives a crash of the process; "full": also power loss (fsync per commit). */
   readonly synchronous?: Synchronous;
+  /** How often a separate thread moves the WAL into the database file (default 200 ms). */
+  readonly checkpointIntervalMs?: number;
   /** Clock for received times (unix ms); tests move it. */
   readonly now?: () => number;
 }
@@ -62,6 +66,9 @@ export interface CollectorQueueStats {
   readonly appendCalls: number;
   readonly rowsAppended: number;
   readonly rowsAcked: number;
+  /** Time spent in write transactions (commit and fsync included), total and longest. */
+  readonly writeMsTotal: number;
+  readonly writeMsMax: number;
 }
 
 export type CollectorQueueErrorCode =
@@ -108,10 +115,12 @@ interface ConnectionState {
 }
 
 const DEFAULT_MAX = 1000;
+const DEFAULT_CHECKPOINT_INTERVAL_MS = 200;
 const DEFAULT_MAX_DELAY_MS = 1000;
 
 export class CollectorQueue {
   readonly #worker: Worker;
+  readonly #checkpointer: Worker | undefined;
   readonly #now: () => number;
   readonly #calls = new Map<number, PendingCall>();
   readonly #connections = new Map<string, ConnectionState>();
@@ -119,40 +128,68 @@ export class CollectorQueue {
   #broken: CollectorQueueError | undefined;
   #closing: Promise<void> | undefined;
 
-  #appends: AppendRow[] = [];
+  #groups: AppendGroup[] = [];
+  #messageTexts: string[] = [];
+  #noteTexts: string[] = [];
   #deletes: number[] = [];
   #waiting: Deferred[] = [];
-  #committing: { connection: string; count: number; receivedAt: number }[] = [];
-  #appendedSinceFlush: { connection: string; count: number; receivedAt: number }[] = [];
   #writing = false;
   #scheduled = false;
   /** Resolved when no transaction is being written and nothing waits to be. */
   #idle: (() => void)[] = [];
-  #stats = { commits: 0, appendCalls: 0, rowsAppended: 0, rowsAcked: 0 };
+  #stats = { commits: 0, appendCalls: 0, rowsAppended: 0, rowsAcked: 0, writeMsTotal: 0, writeMsMax: 0 };
 
   /** Opens (creating if needed) the queue file; rows left by a previous process are claimable again. */
   static async open(options: CollectorQueueOptions): Promise<CollectorQueue> {
     const worker = new Worker(new URL("./queue-worker.ts", import.meta.url), {
       workerData: { path: options.path, synchronous: options.synchronous ?? "normal" },
     });
+    // Listeners go one by one: Worker keeps a listener of its own on the emitter (newListener).
+    let onMessage: ((reply: WorkerReply) => void) | undefined;
+    let onError: ((error: Error) => void) | undefined;
+    let onExit: ((code: number) => void) | undefined;
     const first = await new Promise<WorkerReply>((resolve, reject) => {
-      worker.once("message", resolve);
-      worker.once("error", reject);
-      worker.once("exit", (code) =>
-        reject(new CollectorQueueError("queue_unavailable", `queue thread exited (${code})`)),
-      );
-    }).finally(() => worker.removeAllListeners());
+      onMessage = resolve;
+      onError = reject;
+      onExit = (code) =>
+        reject(new CollectorQueueError("queue_unavailable", `queue thread exited (${code})`));
+      worker.once("message", onMessage);
+      worker.once("error", onError);
+      worker.once("exit", onExit);
+    }).finally(() => {
+      if (onMessage) worker.off("message", onMessage);
+      if (onError) worker.off("error", onError);
+      if (onExit) worker.off("exit", onExit);
+    });
     if (first.op !== "ready") {
       await worker.terminate();
       const failure =
         first.op === "failed" ? first : { code: "queue_unavailable", message: "queue thread failed" };
       throw new CollectorQueueError(failure.code, failure.message);
     }
-    return new CollectorQueue(worker, first.counts, options.now ?? Date.now);
+    const checkpointer =
+      options.path === ":memory:"
+        ? undefined
+        : new Worker(new URL("./queue-checkpointer.ts", import.meta.url), {
+            workerData: {
+              path: options.path,
+              synchronous: options.synchronous ?? "normal",
+              intervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
+            },
+          });
+    // A checkpointer that fails leaves the writer's own (larger, blocking) checkpoints in charge.
+    checkpointer?.on("error", () => {});
+    return new CollectorQueue(worker, checkpointer, first.counts, options.now ?? Date.now);
   }
 
-  private constructor(worker: Worker, counts: readonly ConnectionCount[], now: () => number) {
+  private constructor(
+    worker: Worker,
+    checkpointer: Worker | undefined,
+    counts: readonly ConnectionCount[],
+    now: () => number,
+  ) {
     this.#worker = worker;
+    this.#checkpointer = checkpointer;
     this.#now = now;
     for (const [connection, count, oldest] of counts) {
       const state = this.#state(connection);
@@ -175,12 +212,11 @@ export class CollectorQueue {
     const unusable = this.#unusable();
     if (unusable) return Promise.reject(unusable);
     if (entries.length === 0) return Promise.resolve();
-    const receivedAt = this.#now();
     for (const entry of entries) {
-      const notes = entry.notes && entry.notes.length > 0 ? JSON.stringify(entry.notes) : null;
-      this.#appends.push([connection, receivedAt, JSON.stringify(entry.message), notes]);
+      this.#messageTexts.push(JSON.stringify(entry.message));
+      this.#noteTexts.push(entry.notes && entry.notes.length > 0 ? JSON.stringify(entry.notes) : "");
     }
-    this.#appendedSinceFlush.push({ connection, count: entries.length, receivedAt });
+    this.#groups.push([connection, this.#now(), entries.length]);
     this.#stats.appendCalls++;
     return this.#enqueueWrite();
   }
@@ -271,6 +307,11 @@ export class CollectorQueue {
 
   async #close(): Promise<void> {
     if (this.#writing || this.#scheduled) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    if (this.#checkpointer) {
+      const stopped = once(this.#checkpointer, "exit");
+      this.#checkpointer.postMessage("close");
+      await stopped;
+    }
     const closedError = new CollectorQueueError("queue_closed", "the collector queue is closed");
     if (!this.#broken) {
       await this.#request({ op: "close", seq: this.#nextSeq() }).catch(() => {});
@@ -329,26 +370,39 @@ export class CollectorQueue {
 
   #flush(): void {
     if (this.#writing) return;
-    if (this.#broken || (this.#appends.length === 0 && this.#deletes.length === 0)) {
+    if (this.#broken || (this.#groups.length === 0 && this.#deletes.length === 0)) {
       for (const resolve of this.#idle) resolve();
       this.#idle = [];
       return;
     }
-    const appends = this.#appends;
+    const groups = this.#groups;
     const deletes = this.#deletes;
     const waiting = this.#waiting;
-    this.#committing = this.#appendedSinceFlush;
-    this.#appends = [];
+    const request: WorkerRequest = {
+      op: "write",
+      seq: this.#nextSeq(),
+      groups,
+      messages: this.#messageTexts.join(ROW_SEPARATOR),
+      notes: this.#noteTexts.join(ROW_SEPARATOR),
+      deletes,
+    };
+    const rows = this.#messageTexts.length;
+    this.#groups = [];
+    this.#messageTexts = [];
+    this.#noteTexts = [];
     this.#deletes = [];
     this.#waiting = [];
-    this.#appendedSinceFlush = [];
     this.#writing = true;
-    this.#request({ op: "write", seq: this.#nextSeq(), appends, deletes }).then(
+    this.#request(request).then(
       (reply) => {
         this.#writing = false;
-        if (reply.op === "written") this.#committed(this.#committing, reply.deleted, deletes);
+        if (reply.op === "written") {
+          this.#committed(groups, reply.deleted, deletes);
+          this.#stats.writeMsTotal += reply.ms;
+          this.#stats.writeMsMax = Math.max(this.#stats.writeMsMax, reply.ms);
+        }
         this.#stats.commits++;
-        this.#stats.rowsAppended += appends.length;
+        this.#stats.rowsAppended += rows;
         for (const waiter of waiting) waiter.resolve();
         this.#flush();
       },
@@ -361,12 +415,12 @@ export class CollectorQueue {
   }
 
   #committed(
-    appended: readonly { connection: string; count: number; receivedAt: number }[],
+    appended: readonly AppendGroup[],
     deleted: readonly (readonly [string, number])[],
     deletedIds: readonly number[],
   ): void {
     const changed = new Set<ConnectionState>();
-    for (const { connection, count, receivedAt } of appended) {
+    for (const [connection, receivedAt, count] of appended) {
       const state = this.#state(connection);
       if (this.#rowsAfterCursor(state) === 0) state.oldestAfterCursor = receivedAt;
       state.stored += count;

@@ -1,0 +1,84 @@
+// The service's HTTP face: /healthz (the process answers), /readyz (it can do its job), /metrics
+// (Prometheus). /readyz and /metrics are admin endpoints: with an admin token set they require
+// `Authorization: Bearer <token>`; the token is required whenever the bind address is not loopback.
+import { createHash, timingSafeEqual } from "node:crypto";
+import fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
+import type { Logger } from "pino";
+import type { ServiceMetrics } from "./metrics.ts";
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly body: Record<string, unknown>;
+}
+
+export interface HttpOptions {
+  readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
+  readonly readiness: () => Promise<Readiness>;
+  readonly adminToken?: string;
+  /** Addresses, CIDRs or proxy-addr range names whose X-Forwarded-* headers are believed. */
+  readonly trustedProxies?: readonly string[];
+}
+
+export function buildHttp(options: HttpOptions): FastifyInstance {
+  const loggerInstance: FastifyBaseLogger = options.logger;
+  const app = fastify({
+    loggerInstance,
+    // Request lines carry client addresses (personal data); the hook below logs routes only.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: options.trustedProxies ? [...options.trustedProxies] : false,
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    request.log.debug(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? "(no route)",
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      "http request",
+    );
+  });
+
+  const admin = adminGuard(options.adminToken);
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", { onRequest: admin }, async (_request, reply) => {
+    const { ready, body } = await options.readiness();
+    return reply.code(ready ? 200 : 503).send(body);
+  });
+
+  app.get("/metrics", { onRequest: admin }, async (_request, reply) => {
+    const text = await options.metrics.render();
+    return reply.type(options.metrics.contentType).send(text);
+  });
+
+  return app;
+}
+
+/** No token: open (the caller refused a non-loopback bind). A token: Bearer, compared in constant time. */
+function adminGuard(token: string | undefined) {
+  const expected = token === undefined ? undefined : digest(token);
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (expected === undefined) return;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
+    const given = match?.[1];
+    if (given !== undefined && timingSafeEqual(digest(given), expected)) return;
+    await reply
+      .code(401)
+      .header("www-authenticate", 'Bearer realm="capi-sync"')
+      .send({ error: "unauthorized", message: "send Authorization: Bearer <service.admin_token>" });
+  };
+}
+
+/** Hashing first gives equal-length buffers, so the comparison's time says nothing about the token. */
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value).digest();
+}
