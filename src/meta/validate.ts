@@ -170,8 +170,11 @@ function isTrackingFlag(value: unknown): boolean {
   return typeof value === "boolean" || value === 0 || value === 1;
 }
 
+/** Dotted quad with each part 0–255; node's isIP runs a much larger regex that also covers IPv6. */
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 function isIpAddress(value: string): boolean {
-  if (isIP(value) !== 0) return true;
+  if (IPV4.test(value) || isIP(value) !== 0) return true;
   const appendix = PARAMETER_BUILDER_APPENDIX.exec(value);
   return appendix !== null && isIP(value.slice(0, appendix.index)) !== 0;
 }
@@ -451,8 +454,9 @@ function checkUserData(event: JsonObject, context: Context): void {
   }
   let keysWithContent = 0;
   let combinations = EVERY_COMBINATION;
-  for (const key in userData) {
-    if (!Object.hasOwn(userData, key)) continue;
+  const keys = Object.keys(userData);
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k] as string;
     const rule = USER_DATA_RULES.get(key);
     if (rule === undefined) {
       report(context, `user_data.${key}`, "user_data.unknown_key");
