@@ -228,7 +228,9 @@ async function main(): Promise<void> {
         (result.latenciesMs.at(-1) ?? Number.NaN).toFixed(1).padStart(8),
         String(result.failures).padStart(9),
         String(commits).padStart(8),
-        ((afterPhase.queue.writeMsTotal - before.queue.writeMsTotal) / Math.max(1, commits)).toFixed(2).padStart(10),
+        ((afterPhase.queue.writeMsTotal - before.queue.writeMsTotal) / Math.max(1, commits))
+          .toFixed(2)
+          .padStart(10),
         `${(cpuSeconds * 100).toFixed(0)}%`.padStart(11),
       ];
       process.stdout.write(`${row.join(" ")}\n`);

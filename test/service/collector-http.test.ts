@@ -569,7 +569,9 @@ describe("logs", () => {
       await collector.post("/v1/batch", { batch: [bad, { type: "track", ...withoutId }] });
     }
     await collector.post("/v1/track", { userId: secret });
-    const warnings = lines.filter((line) => line.message.includes("rejected") || line.message.includes("messageId"));
+    const warnings = lines.filter(
+      (line) => line.message.includes("rejected") || line.message.includes("messageId"),
+    );
     assert.equal(warnings.length, 2, "one warning for the rejection code, one for generated ids");
     assert.deepEqual(warnings[0]?.fields, { connection: "web", code: "event_missing" });
     assert.ok(!JSON.stringify(lines).includes(secret));

@@ -32,6 +32,14 @@ test("append resolves after commit; claim hands rows out oldest first with their
     );
     assert.ok(rows[0] && rows[1] && rows[0].id < rows[1].id);
     assert.ok(rows[0]?.receivedAt instanceof Date);
+    const copy = { ...rows[1] };
+    assert.equal(copy.message?.messageId, "m2", "a spread row keeps its message");
+    assert.deepEqual(copy.notes, ["fbc_from_fbclid"]);
+    assert.deepEqual(
+      JSON.parse(JSON.stringify(rows[0])).message,
+      track("m1").message,
+      "rows serialize whole",
+    );
     assert.deepEqual(await queue.claim("web", 10), [], "claimed rows are not handed out twice");
     assert.equal(queue.claimed("web"), 2);
   } finally {

@@ -42,7 +42,7 @@ export interface QueueEntry {
   readonly notes?: readonly string[];
 }
 
-/** A stored message handed to the pipeline; it stays stored until `ack`. */
+/** A stored message handed to the pipeline; it stays stored until `ack`. `message` is parsed on first access. */
 export interface QueuedRow {
   readonly id: number;
   readonly connection: string;
@@ -455,7 +455,7 @@ export class CollectorQueue {
         limit: limit - rows.length,
       });
       if (reply.op === "rows") {
-        for (const stored of reply.rows) rows.push(toQueuedRow(connection, stored));
+        for (const stored of reply.rows) rows.push(lazyRow(connection, stored));
         state.cursor = reply.rows.at(-1)?.[0] ?? state.cursor;
         state.oldestAfterCursor = reply.nextReceivedAt ?? undefined;
       }
@@ -530,12 +530,29 @@ export class CollectorQueue {
   }
 }
 
-function toQueuedRow(connection: string, [id, receivedAt, message, notes]: StoredRow): QueuedRow {
-  return {
-    id,
-    connection,
-    receivedAt: new Date(receivedAt),
-    message: JSON.parse(message) as Record<string, unknown>,
-    notes: notes === null ? [] : (JSON.parse(notes) as string[]),
-  };
+/**
+ * A stored row whose JSON is parsed on first access, so that claiming 1000 rows does not hold the
+ * thread (and the requests waiting on it). The accessors are own and enumerable: spreading or
+ * serializing the row sees `message` and `notes` like plain fields.
+ */
+function lazyRow(connection: string, [id, receivedAt, messageText, notesText]: StoredRow): QueuedRow {
+  let message: Record<string, unknown> | undefined;
+  let notes: readonly string[] | undefined;
+  const row = { id, connection, receivedAt: new Date(receivedAt) };
+  return Object.defineProperties(row, {
+    message: {
+      enumerable: true,
+      get: () => {
+        message ??= JSON.parse(messageText) as Record<string, unknown>;
+        return message;
+      },
+    },
+    notes: {
+      enumerable: true,
+      get: () => {
+        notes ??= notesText === null ? [] : (JSON.parse(notesText) as string[]);
+        return notes;
+      },
+    },
+  }) as QueuedRow;
 }
