@@ -60,10 +60,6 @@ interface SyncResult {
   readonly rerun?: { seconds: number; skipped: number; peakRssMb: number };
 }
 
-if (args.role === "emulator") await emulatorRole();
-else if (args.role === "sync") await syncRole();
-else await main();
-
 async function emulatorRole(): Promise<void> {
   const { startEmulator } = await import("../src/emulator/index.ts");
   // "count": dedup keys and counters only, so the emulator's memory is not the stored events.
@@ -200,7 +196,10 @@ async function benchOnce(csv: string, rows: number): Promise<Record<string, unkn
       },
     );
     const exited = once(sync, "exit");
-    const [result] = (await once(sync, "message")) as [SyncResult];
+    const answered = once(sync, "message") as Promise<[SyncResult]>;
+    const first = await Promise.race([answered, exited]);
+    if (!("report" in (first[0] as object))) throw new Error("the sync process exited without a report");
+    const [result] = first as [SyncResult];
     await exited;
     emulator.send("report");
     const [server] = (await once(emulator, "message")) as [
@@ -326,3 +325,7 @@ class ThreadCpu {
     }
   }
 }
+
+if (args.role === "emulator") await emulatorRole();
+else if (args.role === "sync") await syncRole();
+else await main();

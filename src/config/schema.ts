@@ -63,8 +63,30 @@ const sqliteSource = z
   })
   .strict();
 
+const collectorSource = z
+  .object({
+    kind: z.literal("collector"),
+    write_keys: z
+      .array(secret("Segment-style write key that senders use as HTTP Basic user"))
+      .min(1)
+      .describe("Write keys accepted for this connection (several allow rotation)"),
+    cors_origins: z
+      .union([z.literal("*"), z.array(z.string().url())])
+      .default("*")
+      .describe("Origins allowed to post from a browser"),
+    max_delay_ms: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe("Deliver a micro-batch at 1000 events or after this long, whichever comes first"),
+  })
+  .strict()
+  .describe("Real-time events posted by analytics.js or Segment/RudderStack libraries to `capi-sync serve`");
+
 export const sourceSchema = z
   .discriminatedUnion("kind", [
+    collectorSource,
     csvSource,
     ndjsonSource,
     parquetSource,
@@ -176,6 +198,7 @@ export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type ConnectionConfig = z.output<typeof connectionSchema>;
 export type SourceSettings = z.output<typeof sourceSchema>;
+export type CollectorSourceSettings = z.output<typeof collectorSource>;
 export type DestinationConfig = z.output<typeof destinationSchema>;
 export type MappingSettings = z.output<typeof mappingSchema>;
 

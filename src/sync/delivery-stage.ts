@@ -1,7 +1,7 @@
-// The busy half of a run: reads the source in chunks, asks the run which keys are new (the run keeps
-// the ledger), maps, normalizes, hashes and validates those rows, and delivers them through the Graph
-// client, reporting every outcome back. Runs in a worker thread (stage-worker.ts), whose heap has
-// its own limits, or inline; it only ever talks through `post` and `receive`.
+// The busy half of a run: the rows the ledger found new are mapped, normalized, hashed, validated
+// and delivered through the Graph client, and every outcome is reported back. Runs on a worker
+// thread (stage-worker.ts), whose heap has limits of its own, or inline; it only ever talks through
+// `post` and `receive`.
 import {
   type EventOutcome,
   GraphClient,
@@ -11,21 +11,21 @@ import {
   type OutboundEvent,
   type SendSummary,
 } from "../meta/graph/index.ts";
-import { openSource, type Source, type SourceConfig } from "../sources/index.ts";
 import { Channel } from "./channel.ts";
+import { evaluateRows } from "./evaluate-rows.ts";
 import { type CompiledConnection, compileConnection } from "./prepare.ts";
-import { ChunkReader, evaluateChunk, type HeldRow } from "./row-chunks.ts";
 import {
   type AnswerGroup,
   describeError,
-  type EndMessage,
   type OutcomeTemplate,
+  type RowsMessage,
   type StageInbound,
   type StageOutbound,
   type StageSetup,
-  type StopDescription,
-  type VerdictMessage,
 } from "./stage-protocol.ts";
+
+/** Rows evaluated at a time before their events go to the client. */
+const SLICE_ROWS = 128;
 
 interface Ref {
   readonly key: string;
@@ -51,19 +51,15 @@ export class DeliveryStage {
   readonly #setup: StageSetup;
   readonly #post: (message: StageOutbound) => void;
   readonly #compiled: CompiledConnection;
-  readonly #source: Source;
-  readonly #reader: ChunkReader;
-  readonly #readAbort = new AbortController();
   readonly #client: GraphClient;
   readonly #lanes = new Map<string, Lane>();
-  readonly #held = new Map<number, HeldRow[]>();
-  readonly #verdicts: VerdictMessage[] = [];
+  /** Chunks received and not yet taken; the run sends only a few ahead (back-pressure). */
+  readonly #queue: RowsMessage[] = [];
   #wake: (() => void) | undefined;
-  #seq = 0;
-  /** Set by a stop message or a lane's GraphStopError: read no more. */
+  /** No more rows will come. */
+  #finishing = false;
+  /** No more rows are wanted: the run stopped, or Meta refused the token or the configuration. */
   #stopping = false;
-  #interrupted = false;
-  #stop: StopDescription | undefined;
   #answers: AnswerGroup[] = [];
   #lastOutcome: EventOutcome | undefined;
   #pending: string[] = [];
@@ -73,12 +69,6 @@ export class DeliveryStage {
     this.#setup = setup;
     this.#post = post;
     this.#compiled = options.compiled ?? compileConnection(setup.name, setup.connection, setup.defaults);
-    this.#source = openSource(setup.connection.source as SourceConfig, { cwd: setup.baseDir });
-    this.#reader = new ChunkReader(
-      this.#source.rows({ signal: this.#readAbort.signal }),
-      this.#compiled.rowKey,
-      setup.chunkRows,
-    );
     const destination = setup.connection.destination;
     this.#client = new GraphClient({
       accessToken: destination.access_token,
@@ -95,97 +85,71 @@ export class DeliveryStage {
   }
 
   receive(message: StageInbound): void {
-    if (message.type === "verdict") {
-      if (this.#held.has(message.seq)) this.#verdicts.push(message);
-    } else {
-      this.#interrupted ||= !this.#reader.exhausted;
-      this.#halt();
-    }
+    if (message.type === "rows") {
+      if (!this.#stopping) this.#queue.push(message);
+    } else if (message.type === "finish") this.#finishing = true;
+    else this.#halt();
     this.#notify();
   }
 
-  /** Runs to the end of the source (or a stop), then posts `end`; never rejects. */
+  /** Runs until the run says `finish` (or `stop`) and the client has settled, then posts `end`. */
   async run(): Promise<void> {
     let error: unknown;
-    let failed = false;
     try {
       await this.#loop();
     } catch (caught) {
-      if (!this.#stopping) {
-        failed = true;
-        error = caught;
-      }
+      error = caught;
     }
     this.#halt();
-    // What was handed to the client is delivered (or left pending by a stop) before the end.
+    // What was handed to the client is delivered (or left pending by a refusal) before the end.
     for (const { channel } of this.#lanes.values()) channel.close();
     for (const { done } of this.#lanes.values()) {
       const result = await done.catch((caught: unknown) => caught);
-      if (result instanceof GraphStopError) this.#stop ??= { kind: result.kind, message: result.message };
-      else if (result instanceof Error && !failed) {
-        failed = true;
-        error = result;
-      }
+      if (result instanceof Error && !(result instanceof GraphStopError)) error ??= result;
     }
-    await Promise.allSettled([this.#reader.close(), this.#source.close(), this.#client.close()]);
+    await this.#client.close().catch(() => undefined);
     this.#flush();
-    const end: EndMessage = {
-      type: "end",
-      interrupted: this.#interrupted,
-      ...(this.#stop && { stop: this.#stop }),
-      ...(failed && { error: describeError(error) }),
-    };
-    this.#post(end);
+    this.#post({ type: "end", ...(error !== undefined && { error: describeError(error) }) });
   }
 
   async #loop(): Promise<void> {
     while (!this.#stopping) {
-      const verdict = this.#verdicts.shift();
-      if (verdict !== undefined) {
-        await this.#deliver(verdict);
+      const chunk = this.#queue.shift();
+      if (chunk !== undefined) {
+        await this.#deliver(chunk);
+        if (!this.#stopping) this.#post({ type: "taken", seq: chunk.seq });
         continue;
       }
-      if (!this.#reader.exhausted && this.#held.size < this.#setup.readAhead) {
-        const chunk = await this.#reader.read();
-        if (chunk === undefined || this.#stopping) continue;
-        const seq = this.#seq++;
-        this.#held.set(seq, chunk.held);
-        this.#post({
-          type: "keys",
-          seq,
-          rows: chunk.rows,
-          keys: chunk.held.map((row) => row.key),
-          outcomes: chunk.outcomes,
-        });
-        continue;
-      }
-      if (this.#held.size === 0) return;
+      if (this.#finishing) return;
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
       });
     }
   }
 
-  async #deliver({ seq, deliver, nowSeconds }: VerdictMessage): Promise<void> {
-    const held = this.#held.get(seq) as HeldRow[];
-    this.#held.delete(seq);
-    const { events, outcomes } = await evaluateChunk(
-      held,
-      deliver,
-      nowSeconds,
-      this.#compiled,
-      this.#setup.connection.destination.dataset_id,
-    );
-    this.#flush();
-    this.#post({ type: "outcomes", handed: events.length, local: outcomes, answers: [], pending: [] });
-    for (const { key, eventId, datasetId, event } of events) {
-      const lane = this.#lane(datasetId);
-      if (lane.channel.abandoned) {
-        this.#pending.push(key);
-        continue;
+  async #deliver({ rows, nowSeconds }: RowsMessage): Promise<void> {
+    // Slice by slice, so that events reach the client while young: a whole chunk of event objects
+    // waiting for the client would outlive the young generation and burden the full collector.
+    for (let start = 0; start < rows.length && !this.#stopping; start += SLICE_ROWS) {
+      const { events, outcomes } = await evaluateRows(
+        rows,
+        start,
+        Math.min(rows.length, start + SLICE_ROWS),
+        nowSeconds,
+        this.#compiled,
+        this.#setup.connection.destination.dataset_id,
+      );
+      this.#flush();
+      this.#post({ type: "outcomes", handed: events.length, local: outcomes, answers: [], pending: [] });
+      for (const { key, eventId, datasetId, event } of events) {
+        const lane = this.#lane(datasetId);
+        if (lane.channel.abandoned) {
+          this.#pending.push(key);
+          continue;
+        }
+        const backPressure = lane.channel.push({ ref: { key, eventId, datasetId }, event });
+        if (backPressure) await backPressure;
       }
-      const backPressure = lane.channel.push({ ref: { key, eventId, datasetId }, event });
-      if (backPressure) await backPressure;
     }
     this.#scheduleFlush();
   }
@@ -205,6 +169,7 @@ export class DeliveryStage {
         channel,
         done: done.catch((error: unknown) => {
           if (!(error instanceof GraphStopError)) throw error;
+          this.#post({ type: "halted", stop: { kind: error.kind, message: error.message } });
           this.#halt();
           return error;
         }),
@@ -251,11 +216,10 @@ export class DeliveryStage {
     this.#lastOutcome = undefined;
   }
 
+  /** Rows still queued are dropped: the run has not recorded them, so the next run reads them again. */
   #halt(): void {
-    if (this.#stopping) return;
     this.#stopping = true;
-    this.#held.clear();
-    this.#readAbort.abort(new Error("reading stopped"));
+    this.#queue.length = 0;
     this.#notify();
   }
 

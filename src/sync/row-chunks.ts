@@ -1,16 +1,8 @@
-// Rows in chunks: read a chunk and compute its ledger keys; later, for the rows the ledger found new,
-// map, normalize, hash and validate. The only per-row awaits are the source's own and JSONata's.
+// A source's rows in chunks, each with its ledger key: what the run judges against the ledger.
 import type { Outcome } from "../ledger/index.ts";
 import { type Row, RowKeyError } from "../mapping/index.ts";
-import type { ServerEvent } from "../meta/event.ts";
 import { isUnreadable, type UnreadableRow } from "../sources/index.ts";
-import { type CompiledConnection, type Evaluated, verdictOf } from "./prepare.ts";
-
-export interface HeldRow {
-  readonly row: Row;
-  readonly rowNumber: number;
-  readonly key: string;
-}
+import type { HeldRow } from "./stage-protocol.ts";
 
 export interface ReadChunk {
   /** Rows read, readable or not. */
@@ -82,62 +74,4 @@ export class ChunkReader {
     this.#exhausted = true;
     await this.#rows.return?.();
   }
-}
-
-export interface Deliverable {
-  readonly key: string;
-  readonly eventId: string | undefined;
-  readonly datasetId: string;
-  readonly event: ServerEvent;
-}
-
-/** The chunk's rows marked in `deliver`, as events to send and verdicts that stay local. */
-export async function evaluateChunk(
-  held: readonly HeldRow[],
-  deliver: Uint8Array,
-  nowSeconds: number,
-  compiled: CompiledConnection,
-  fallbackDataset: string | undefined,
-): Promise<{ events: Deliverable[]; outcomes: Outcome[] }> {
-  const events: Deliverable[] = [];
-  const outcomes: Outcome[] = [];
-  for (let i = 0; i < held.length; i++) {
-    if (deliver[i] !== 1) continue;
-    const { row, rowNumber, key } = held[i] as HeldRow;
-    const pending = compiled.evaluate(row, rowNumber, nowSeconds);
-    // Only JSONata mappings are asynchronous; presets stay free of per-row promises.
-    const evaluated: Evaluated = pending instanceof Promise ? await pending : pending;
-    if (evaluated.kind !== "event") {
-      outcomes.push(localOutcome(key, evaluated));
-      continue;
-    }
-    const datasetId = evaluated.datasetId ?? fallbackDataset;
-    if (datasetId === undefined) {
-      outcomes.push({
-        key,
-        state: "rejected",
-        code: "destination.dataset_id",
-        path: "meta_dataset_id",
-        message: "no dataset: the row routes none and the destination sets no dataset_id",
-      });
-      continue;
-    }
-    const eventId = evaluated.event.event_id;
-    events.push({
-      key,
-      eventId: typeof eventId === "string" ? eventId : undefined,
-      datasetId,
-      event: evaluated.event,
-    });
-  }
-  return { events, outcomes };
-}
-
-function localOutcome(key: string, evaluated: Exclude<Evaluated, { kind: "event" }>): Outcome {
-  if (evaluated.kind === "skipped") return { key, state: "skipped", reason: evaluated.reason };
-  const { state, code, path, message } = verdictOf(evaluated.errors);
-  const eventId = evaluated.event?.event_id;
-  return state === "expired"
-    ? { key, state, reason: message, ...(eventId && { eventId }) }
-    : { key, state, code, path, message, ...(eventId && { eventId }) };
 }

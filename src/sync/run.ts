@@ -2,10 +2,9 @@
 // validation → per-dataset delivery → every row's outcome in the ledger. Streaming throughout:
 // memory is bounded by the chunk size and the client's window, not by the source.
 //
-// Two sides. This one keeps the ledger: it judges each chunk's keys and records every outcome. The
-// delivery stage (delivery-stage.ts) does the rest, on a worker thread by default: reading, mapping,
-// normalizing, hashing, validating and the Graph client. They exchange keys, verdicts and outcomes,
-// never rows or events (stage-protocol.ts).
+// Two sides. This one reads the source and keeps the ledger: it judges each chunk's keys, sends the
+// new rows on, and records every outcome. The delivery stage (delivery-stage.ts) maps, normalizes,
+// hashes, validates and delivers them through the Graph client, on a worker thread by default.
 import type { ConnectionConfig } from "../config/schema.ts";
 import {
   BASELINE_REASON,
@@ -16,22 +15,24 @@ import {
   type RunMode,
 } from "../ledger/index.ts";
 import type { GraphClientOptions, Logger } from "../meta/graph/index.ts";
-import { SourceError } from "../sources/types.ts";
+import { openSource, type Source, type SourceConfig, SourceError } from "../sources/index.ts";
 import { OutcomeRecorder } from "./outcome-recorder.ts";
 import { type ConnectionDefaults, compileConnection } from "./prepare.ts";
+import { ChunkReader, type ReadChunk } from "./row-chunks.ts";
 import { openStage, type StageLink } from "./stage-link.ts";
 import {
-  type EndMessage,
-  type KeysMessage,
+  type HeldRow,
   type OutcomesMessage,
   outcomeOf,
   rebuildError,
+  type StageOutbound,
+  type StopDescription,
 } from "./stage-protocol.ts";
 
-/** Rows per chunk: one ledger lookup, one message each way. */
+/** Rows per chunk: one ledger lookup, one message to the stage. */
 const CHUNK_ROWS = 1000;
-/** Chunks read ahead of their verdicts, so reading goes on while the ledger is asked. */
-const READ_AHEAD = 2;
+/** Chunks sent to the stage and not yet taken by its client: reading stays just ahead of delivery. */
+const CHUNKS_AHEAD = 2;
 /**
  * Events queued per dataset ahead of the client, on the stage's own thread: a hand-off, not a buffer
  * (the client holds its own window of batches). Small, so events die young.
@@ -55,10 +56,12 @@ export interface RunConnectionOptions {
   readonly onProgress?: (progress: RunCounts) => void;
   /** Overrides of the Graph client's settings (tests use fast backoff). */
   readonly client?: Partial<GraphClientOptions>;
+  /** Rows from elsewhere than the configured source (the collector's queue hands over micro-batches). */
+  readonly source?: Source;
   /**
-   * Read, prepare and deliver rows on a worker thread, leaving this one the ledger. Default true.
-   * Client settings that are functions (test clocks, request hooks) cannot cross threads: with
-   * those, and with false, everything runs on this thread.
+   * Map, normalize, validate and deliver on a worker thread; this one reads the source and keeps the
+   * ledger. Default true. Client settings that are functions (test clocks, request hooks) cannot
+   * cross threads: with those, and with false, everything runs on this thread.
    */
   readonly worker?: boolean;
 }
@@ -100,6 +103,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
 
   // Compiled before the run starts: a bad mapping is a config error, not a failed run.
   const compiled = compileConnection(name, connection, options.defaults);
+  const source = options.source ?? openConfiguredSource(connection, options.baseDir);
   const now = options.now ?? Date.now;
 
   const runId = await ledger.startRun(name, { mode, kind });
@@ -116,62 +120,33 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
   });
   const hasFunctions = Object.values(options.client ?? {}).some((value) => typeof value === "function");
   const worker = (options.worker ?? true) && !hasFunctions;
-  const stage: StageLink = openStage(
-    {
-      name,
-      connection,
-      defaults: options.defaults,
-      baseDir: options.baseDir,
-      client: worker ? options.client : undefined,
-      logs: options.logger !== undefined,
-      chunkRows: CHUNK_ROWS,
-      readAhead: READ_AHEAD,
-      channelEvents: CHANNEL_EVENTS,
-    },
-    { worker, compiled, client: options.client, logger: options.logger },
-  );
-  const stop = (): void => stage.send({ type: "stop" });
-  options.signal?.addEventListener("abort", stop, { once: true });
-  if (options.signal?.aborted) stop();
+  const readAbort = new AbortController();
+  const readSignal = options.signal ? AbortSignal.any([options.signal, readAbort.signal]) : readAbort.signal;
+  /** Meta's refusal, as the stage reported it. */
+  let halted: StopDescription | undefined;
+  let stageError: Error | undefined;
+  let stageEnded = false;
+  let sent = 0;
+  let taken = 0;
+  /** Wakes the run when the stage says something: a chunk taken, outcomes to write, the end. */
+  let wake: (() => void) | undefined;
+  const heard = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  const notify = (): void => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
+  readSignal.addEventListener("abort", notify, { once: true });
 
   const local = (outcome: Outcome): void => {
     counts[outcome.state]++;
     recorder.add(outcome);
   };
 
-  /** The ledger's say on a chunk's keys: new ones are delivered (or, in a baseline, skipped). */
-  const judge = async (chunk: KeysMessage): Promise<void> => {
-    counts.rows += chunk.rows;
-    for (const outcome of chunk.outcomes) local(outcome);
-    const candidates: string[] = [];
-    const positions: number[] = [];
-    const seen = new Set<string>();
-    chunk.keys.forEach((key, position) => {
-      if (claimed.has(key) || seen.has(key)) {
-        counts.skipped++;
-        return;
-      }
-      seen.add(key);
-      candidates.push(key);
-      positions.push(position);
-    });
-    const fresh =
-      candidates.length === 0
-        ? new Set<string>()
-        : new Set(await ledger.filterNew(name, candidates, { mode, reopenedOnly: kind === "replay" }));
-    counts.skipped += candidates.length - fresh.size;
-    const deliver = new Uint8Array(chunk.keys.length);
-    candidates.forEach((key, index) => {
-      if (!fresh.has(key)) return;
-      claimed.add(key);
-      if (baseline) local({ key, state: "skipped", reason: BASELINE_REASON });
-      else deliver[positions[index] as number] = 1;
-    });
-    stage.send({ type: "verdict", seq: chunk.seq, deliver, nowSeconds: Math.floor(now() / 1000) });
-    await recorder.flushIfFull();
-  };
-
-  const record = async (message: OutcomesMessage): Promise<void> => {
+  const record = (message: OutcomesMessage): void => {
     unanswered += message.handed;
     for (const outcome of message.local) local(outcome);
     for (const { datasetId, fbtraceId, outcome, keys, eventIds } of message.answers) {
@@ -184,30 +159,119 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
     unanswered -= message.pending.length;
     counts.pending += message.pending.length;
     for (const key of message.pending) claimed.delete(key);
-    await recorder.flushIfFull();
     options.onProgress?.(counts);
   };
 
-  let end: EndMessage | undefined;
-  let crash: unknown;
+  const onMessage = (message: StageOutbound): void => {
+    switch (message.type) {
+      case "outcomes":
+        record(message);
+        break;
+      case "taken":
+        taken++;
+        break;
+      case "halted":
+        halted ??= message.stop;
+        readAbort.abort();
+        break;
+      case "log":
+        options.logger?.[message.level](message.fields, message.message);
+        break;
+      case "end":
+        stageEnded = true;
+        if (message.error) stageError ??= rebuildError(message.error);
+        break;
+    }
+    notify();
+  };
+
+  /** The ledger's say on a chunk: new rows go to the stage (in a baseline they are skipped instead). */
+  const judge = async (chunk: ReadChunk): Promise<HeldRow[]> => {
+    counts.rows += chunk.rows;
+    for (const outcome of chunk.outcomes) local(outcome);
+    const candidates: HeldRow[] = [];
+    const seen = new Set<string>();
+    for (const held of chunk.held) {
+      if (claimed.has(held.key) || seen.has(held.key)) counts.skipped++;
+      else {
+        seen.add(held.key);
+        candidates.push(held);
+      }
+    }
+    if (candidates.length === 0) return [];
+    const fresh = new Set(
+      await ledger.filterNew(
+        name,
+        candidates.map((held) => held.key),
+        { mode, reopenedOnly: kind === "replay" },
+      ),
+    );
+    counts.skipped += candidates.length - fresh.size;
+    const rows = candidates.filter((held) => fresh.has(held.key));
+    for (const { key } of rows) {
+      claimed.add(key);
+      if (baseline) local({ key, state: "skipped", reason: BASELINE_REASON });
+    }
+    return baseline ? [] : rows;
+  };
+
+  let stage: StageLink | undefined;
+  let readError: unknown;
   try {
-    while (end === undefined) {
-      const message = await stage.next();
-      if (message.type === "keys") await judge(message);
-      else if (message.type === "outcomes") await record(message);
-      else if (message.type === "log") options.logger?.[message.level](message.fields, message.message);
-      else end = message;
+    stage = openStage(
+      {
+        name,
+        connection,
+        defaults: options.defaults,
+        baseDir: options.baseDir,
+        client: worker ? options.client : undefined,
+        logs: options.logger !== undefined,
+        channelEvents: CHANNEL_EVENTS,
+      },
+      { worker, compiled, client: options.client, logger: options.logger },
+      onMessage,
+    );
+    stage.done.catch((error: unknown) => {
+      stageError ??= error instanceof Error ? error : new Error(String(error));
+      readAbort.abort();
+      notify();
+    });
+    const reader = new ChunkReader(source.rows({ signal: readSignal }), compiled.rowKey, CHUNK_ROWS);
+    for (let chunk = await reader.read(); chunk !== undefined; chunk = await reader.read()) {
+      const rows = await judge(chunk);
+      while (sent - taken >= CHUNKS_AHEAD && !readSignal.aborted) {
+        await heard();
+        await recorder.flushIfFull();
+      }
+      readSignal.throwIfAborted();
+      if (rows.length > 0) {
+        stage.send({ type: "rows", seq: sent++, rows, nowSeconds: Math.floor(now() / 1000) });
+      }
+      await recorder.flushIfFull();
+      options.onProgress?.(counts);
     }
   } catch (error) {
-    // A worker that died without an end (out of memory, a bug), or a ledger failure.
-    crash = error;
-    stop();
+    readError = error;
+  }
+  // A failed read still delivers what was sent; an interrupt or a refusal drops what was not taken.
+  stage?.send({ type: readSignal.aborted ? "stop" : "finish" });
+  try {
+    while (stage !== undefined && !stageEnded && stageError === undefined) {
+      await heard();
+      await recorder.flushIfFull();
+    }
+  } catch (error) {
+    readError ??= error;
   } finally {
-    options.signal?.removeEventListener("abort", stop);
-    await stage.close();
+    await Promise.allSettled([stage?.close(), source.close()]);
   }
 
-  const { status, stopKind, message } = verdictOfRun(end, crash, options.signal?.aborted === true);
+  const { status, stopKind, message } = verdictOfRun({
+    halted,
+    stageError,
+    readError: readAbort.signal.aborted ? undefined : readError,
+    interrupted: readError !== undefined && options.signal?.aborted === true,
+  });
   if (stopKind === "error") options.logger?.error({ err: message }, "sync run failed");
   counts.pending += unanswered;
   await recorder.flush();
@@ -231,24 +295,38 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
 }
 
 /** How the run ended: a refusal by Meta first, then the caller's interrupt, then failures. */
-function verdictOfRun(
-  end: EndMessage | undefined,
-  crash: unknown,
-  aborted: boolean,
-): Pick<RunReport, "status" | "stopKind" | "message"> {
-  if (end?.stop) return { status: "stopped", stopKind: end.stop.kind, message: end.stop.message };
-  const error = crash ?? (end?.error && rebuildError(end.error));
-  if (aborted && (error !== undefined || end?.interrupted)) {
+function verdictOfRun(ending: {
+  halted: StopDescription | undefined;
+  stageError: Error | undefined;
+  readError: unknown;
+  interrupted: boolean;
+}): Pick<RunReport, "status" | "stopKind" | "message"> {
+  if (ending.halted)
+    return { status: "stopped", stopKind: ending.halted.kind, message: ending.halted.message };
+  if (ending.interrupted) {
     return {
       status: "stopped",
       stopKind: "aborted",
       message: "interrupted: rows not yet sent stay pending for the next run",
     };
   }
+  const error = ending.readError ?? ending.stageError;
   if (error instanceof SourceError) return { status: "failed", stopKind: "source", message: error.message };
   if (error !== undefined) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : "unexpected error";
     return { status: "failed", stopKind: "error", message };
   }
   return { status: "completed" };
+}
+
+/** The connection's own source; collector connections have none outside `serve`. */
+function openConfiguredSource(connection: ConnectionConfig, baseDir: string): Source {
+  if (connection.source.kind === "collector") {
+    throw new SourceError(
+      "collector",
+      "not_found",
+      "collector connections receive events over HTTP: they are delivered by `capi-sync serve`, not by sync",
+    );
+  }
+  return openSource(connection.source as SourceConfig, { cwd: baseDir });
 }

@@ -1,10 +1,10 @@
-// What the run (ledger side, main thread) and the delivery stage (rows and Graph client, a worker
-// thread or inline) say to each other. All plain data, cheap to clone: keys, verdict bytes and
-// value-free outcomes cross; rows and events never do.
+// What the run (source and ledger, on the caller's thread) and the delivery stage (mapping,
+// normalization, validation and the Graph client; a worker thread or inline) say to each other.
+// Plain data: rows the ledger found new go one way, value-free outcomes come back.
 import type { ConnectionConfig } from "../config/schema.ts";
 import type { Outcome } from "../ledger/index.ts";
+import type { Row } from "../mapping/index.ts";
 import type { GraphClientOptions } from "../meta/graph/index.ts";
-import { SourceError, type SourceErrorCode } from "../sources/types.ts";
 import type { ConnectionDefaults } from "./prepare.ts";
 
 /** Everything the stage needs to start, as plain data. */
@@ -17,24 +17,42 @@ export interface StageSetup {
   readonly client: Partial<GraphClientOptions> | undefined;
   /** Forward the client's log records to the run's logger. */
   readonly logs: boolean;
-  /** Rows per chunk: one ledger lookup, one message each way. */
-  readonly chunkRows: number;
-  /** Chunks read ahead of their verdicts, so reading goes on while the ledger is asked. */
-  readonly readAhead: number;
   /** Events queued per dataset ahead of the client, which adds its own window of batches. */
   readonly channelEvents: number;
 }
 
-/** The ledger keys of a chunk of rows, for the run to judge. */
-export interface KeysMessage {
-  readonly type: "keys";
+/** A source row with its position in the read and its ledger key. */
+export interface HeldRow {
+  readonly row: Row;
+  readonly rowNumber: number;
+  readonly key: string;
+}
+
+/** Rows the ledger found new, to prepare and deliver. */
+export interface RowsMessage {
+  readonly type: "rows";
   readonly seq: number;
-  /** Rows read from the source for this chunk, readable or not. */
-  readonly rows: number;
-  /** Keys of the chunk's rows that have one, in source order, repeats included. */
-  readonly keys: string[];
-  /** Rows decided without the ledger: unreadable records, rows without a usable key. */
-  readonly outcomes: Outcome[];
+  readonly rows: HeldRow[];
+  /** Validation's clock (the run's, so tests can set it). */
+  readonly nowSeconds: number;
+}
+
+/** No more rows: deliver what was sent, then end. */
+export interface FinishMessage {
+  readonly type: "finish";
+}
+
+/** Drop the rows not yet handed to the client, let the client settle what it holds, then end. */
+export interface StopMessage {
+  readonly type: "stop";
+}
+
+export type StageInbound = RowsMessage | FinishMessage | StopMessage;
+
+/** A chunk's events are all with the client: the run may send another (back-pressure). */
+export interface TakenMessage {
+  readonly type: "taken";
+  readonly seq: number;
 }
 
 /** A ledger outcome less its key and event_id: what the events of one answer have in common. */
@@ -83,19 +101,21 @@ export interface StopDescription {
   readonly message: string;
 }
 
-/** An error as plain data: a SourceError stays a SourceError on the other side. */
+/** An error as plain data. */
 export interface ErrorDescription {
   readonly name: string;
   readonly message: string;
-  readonly source?: { readonly label: string; readonly code: SourceErrorCode; readonly driverCode?: string };
+}
+
+/** Meta refused the token or the configuration: the run reads no more. */
+export interface HaltedMessage {
+  readonly type: "halted";
+  readonly stop: StopDescription;
 }
 
 export interface EndMessage {
   readonly type: "end";
-  /** Reading stopped before the source's end, on the run's request. */
-  readonly interrupted: boolean;
-  /** Meta refused the token or the configuration. */
-  readonly stop?: StopDescription;
+  /** The client failed unexpectedly (not a refusal by Meta). */
   readonly error?: ErrorDescription;
 }
 
@@ -106,46 +126,15 @@ export interface LogMessage {
   readonly message: string | undefined;
 }
 
-export type StageOutbound = KeysMessage | OutcomesMessage | EndMessage | LogMessage;
-
-/** Which keys of a chunk to deliver, judged as of `nowSeconds`. */
-export interface VerdictMessage {
-  readonly type: "verdict";
-  readonly seq: number;
-  /** One byte per key of the chunk: 1 = deliver the row, 0 = leave it. */
-  readonly deliver: Uint8Array<ArrayBuffer>;
-  readonly nowSeconds: number;
-}
-
-/** Stop reading; deliver what was handed to the client, then end. */
-export interface StopMessage {
-  readonly type: "stop";
-}
-
-export type StageInbound = VerdictMessage | StopMessage;
+export type StageOutbound = OutcomesMessage | TakenMessage | HaltedMessage | EndMessage | LogMessage;
 
 export function describeError(error: unknown): ErrorDescription {
-  if (error instanceof SourceError) {
-    return {
-      name: error.name,
-      message: error.message,
-      source: {
-        label: error.source,
-        code: error.code,
-        ...(error.driverCode !== undefined && { driverCode: error.driverCode }),
-      },
-    };
-  }
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: "Error", message: "unexpected error" };
+  return error instanceof Error
+    ? { name: error.name, message: error.message }
+    : { name: "Error", message: "unexpected error" };
 }
 
 export function rebuildError(description: ErrorDescription): Error {
-  const { source } = description;
-  if (source !== undefined) {
-    const problem = description.message.slice(source.label.length + 2);
-    return new SourceError(source.label, source.code, problem, source.driverCode);
-  }
   const error = new Error(description.message);
   error.name = description.name;
   return error;

@@ -27,7 +27,10 @@ function seeded(seed: number): () => number {
   };
 }
 
-function runSync(configPath: string, killAfterMs?: number): Promise<{ code: number | null; signal: string | null }> {
+function runSync(
+  configPath: string,
+  killAfterMs?: number,
+): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, "sync", "--json", "--config", configPath], {
       env: { ...process.env, META_TOKEN: TOKEN },
@@ -37,7 +40,8 @@ function runSync(configPath: string, killAfterMs?: number): Promise<{ code: numb
     child.stderr.on("data", (c: Buffer) => {
       stderr += c.toString();
     });
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+    const timer =
+      killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
     child.on("error", reject);
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
@@ -100,7 +104,10 @@ connections:
       const counts = await ledger.countsByState("orders");
       assert.equal(counts.delivered, ROWS, `every row delivered per the ledger (seed ${seed})`);
       const runs = await ledger.listRuns({ connection: "orders", limit: 100 });
-      assert.ok(runs.every((r) => r.status !== "running"), "no run is left looking alive");
+      assert.ok(
+        runs.every((r) => r.status !== "running"),
+        "no run is left looking alive",
+      );
       assert.ok(runs.filter((r) => r.status === "interrupted").length <= killed);
     } finally {
       await ledger.close();

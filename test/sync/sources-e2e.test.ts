@@ -1,14 +1,14 @@
 // The same purchases through every kind of source, end to end into the emulator.
 import assert from "node:assert/strict";
-import { DatabaseSync } from "node:sqlite";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { after, before, describe, it, type TestContext } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
 import mysql from "mysql2/promise";
 import pg from "pg";
-import { type SampleRow, SAMPLE_COLUMNS, samplePurchases, toCsv } from "../../src/cli/sample-data.ts";
+import { SAMPLE_COLUMNS, type SampleRow, samplePurchases, toCsv } from "../../src/cli/sample-data.ts";
 import { connectionSchema } from "../../src/config/schema.ts";
 import { type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
 import { openLedger } from "../../src/ledger/index.ts";
@@ -103,7 +103,10 @@ const KINDS: Array<[string, SourceSetup]> = [
       try {
         await client.query(createTableSql(table, "TEXT"));
         for (const values of sqlRows()) {
-          await client.query(`INSERT INTO ${table} VALUES (${values.map((_, i) => `$${i + 1}`).join(", ")})`, values);
+          await client.query(
+            `INSERT INTO ${table} VALUES (${values.map((_, i) => `$${i + 1}`).join(", ")})`,
+            values,
+          );
         }
       } finally {
         await client.end();
@@ -171,7 +174,9 @@ describe("every source kind, end to end", () => {
       assert.equal(report.status, "completed", report.message);
       assert.equal(report.rows, ROWS);
       assert.equal(report.delivered, ROWS);
-      const received = emulator.store.events(DATASET, { test: false }).map((e) => e.event as Record<string, unknown>);
+      const received = emulator.store
+        .events(DATASET, { test: false })
+        .map((e) => e.event as Record<string, unknown>);
       assert.equal(received.length, ROWS);
       // The same row yields the same event whatever the source: compare against the CSV baseline.
       const byId = new Map(received.map((e) => [e.event_id, e]));

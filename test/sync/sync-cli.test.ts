@@ -213,7 +213,9 @@ describe("capi-sync sync (CSV → emulator)", () => {
     assert.match(good.stdout, /ok +purchases: source/);
     assert.equal(emulator.store.stats()[DATASET]?.live.received ?? 0, 0, "the probe records no event");
 
-    const badToken = await runCli(["check", "--config", configPath], { env: { META_TOKEN: "EAAC-not-known" } });
+    const badToken = await runCli(["check", "--config", configPath], {
+      env: { META_TOKEN: "EAAC-not-known" },
+    });
     assert.equal(badToken.code, 3);
     assert.match(badToken.stdout, /FAIL purchases: meta/);
     assert.ok(!badToken.stdout.includes("EAAC-not-known"));

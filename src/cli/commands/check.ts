@@ -45,7 +45,11 @@ Exit: 0 all good, 1 a source or the state failed, 3 Meta refused the token or th
           say(false, `${name}: source`, `${source.describe()}: key column ${missing.join(", ")} not found`);
           exit = Math.max(exit, EXIT.invalidInput);
         } else {
-          say(true, `${name}: source`, `${source.describe()}${columns ? ` (${columns.length} columns)` : ""}`);
+          say(
+            true,
+            `${name}: source`,
+            `${source.describe()}${columns ? ` (${columns.length} columns)` : ""}`,
+          );
         }
       } catch (error) {
         say(false, `${name}: source`, error instanceof SourceError ? error.message : "unreadable");
@@ -69,7 +73,10 @@ Exit: 0 all good, 1 a source or the state failed, 3 Meta refused the token or th
         if (probe.ok) say(true, `${name}: meta`, `token accepted for dataset ${destination.dataset_id}`);
         else {
           say(false, `${name}: meta`, probe.message);
-          exit = probe.kind === "auth" || probe.kind === "config" ? EXIT.stopped : Math.max(exit, EXIT.invalidInput);
+          exit =
+            probe.kind === "auth" || probe.kind === "config"
+              ? EXIT.stopped
+              : Math.max(exit, EXIT.invalidInput);
         }
       } finally {
         await client.close();

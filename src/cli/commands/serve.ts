@@ -1,4 +1,5 @@
 import { LedgerError } from "../../ledger/index.ts";
+import { collectorRunner } from "../../service/collector-runner.ts";
 import {
   assertSafeExposure,
   configSecrets,
@@ -91,8 +92,7 @@ Exit: 0 after a clean shutdown, 1 when the grace period ended with runs still in
     const signals = listenForSignals();
     let running: Awaited<ReturnType<typeof startService>>;
     try {
-      // The collector's routes attach here (attachCollector) once src/service/collector exports them.
-      running = await startService({ loaded, service, ledger, logger });
+      running = await startService({ loaded, service, ledger, logger, attachCollector: collectorRunner() });
     } catch (error) {
       signals.dispose();
       await ledger.close();

@@ -1,0 +1,259 @@
+// The delivery stage and its worker thread: the same results on a worker as inline, reading bounded
+// by what the client has taken, errors, interrupts and log records crossing the thread boundary.
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { samplePurchases, toCsv } from "../../src/cli/sample-data.ts";
+import { connectionSchema } from "../../src/config/schema.ts";
+import { type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
+import { type Ledger, openLedger } from "../../src/ledger/index.ts";
+import { DeliveryStage } from "../../src/sync/delivery-stage.ts";
+import { type RunConnectionOptions, type RunReport, runConnection } from "../../src/sync/run.ts";
+import type { StageOutbound, StageSetup } from "../../src/sync/stage-protocol.ts";
+
+const DATASET = "5150515051";
+const TOKEN = "stage-test-token-9c1e";
+const NOW = Math.floor(Date.now() / 1000);
+const ROWS = 2500;
+
+/**
+ * 2,500 sample purchases over three chunks, plus: a record with too few fields (unreadable), a row
+ * without its key, a Purchase without value (invalid), and row 11 again at row 1,501 (a repeat in
+ * a later chunk).
+ */
+function messyCsv(): string {
+  const rows = [...samplePurchases(ROWS, NOW)];
+  rows[4] = { ...(rows[4] as (typeof rows)[number]), event_name: "Purchase", value: "" };
+  rows[6] = { ...(rows[6] as (typeof rows)[number]), order_id: "" };
+  rows.splice(1500, 0, rows[10] as (typeof rows)[number]);
+  const lines = toCsv(rows).split("\n");
+  lines.splice(20, 0, "ORD-broken,Purchase");
+  return lines.join("\n");
+}
+/** Valid, distinct rows: all but the invalid one, the keyless one and the repeat. */
+const DELIVERABLE = ROWS - 2;
+
+describe("delivery stage", () => {
+  let emulator: RunningEmulator;
+  let dir: string;
+  const ledgers: Ledger[] = [];
+  before(async () => {
+    emulator = await startEmulator({ port: 0, datasets: [{ id: DATASET, tokens: [TOKEN] }] });
+    dir = await mkdtemp(join(tmpdir(), "capi-sync-stage-"));
+    await writeFile(join(dir, "rows.csv"), messyCsv());
+  });
+  after(async () => {
+    await Promise.all(ledgers.map((ledger) => ledger.close()));
+    await emulator.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const connection = (source: Record<string, unknown> = { kind: "csv", path: "rows.csv" }, extra = {}) =>
+    connectionSchema.parse({
+      source,
+      key: "order_id",
+      destination: { dataset_id: DATASET, access_token: TOKEN, graph_url: emulator.url, ...extra },
+    });
+
+  async function run(
+    ledgerName: string,
+    options: Partial<RunConnectionOptions> = {},
+  ): Promise<{ report: RunReport; ledger: Ledger }> {
+    const ledger = await openLedger(join(dir, `${ledgerName}.db`));
+    ledgers.push(ledger);
+    const report = await runConnection({
+      name: "orders",
+      connection: connection(),
+      defaults: { default_country: "US" },
+      baseDir: dir,
+      ledger,
+      ...options,
+    });
+    return { report, ledger };
+  }
+
+  const comparable = ({ runId: _runId, duration_ms: _ms, ...rest }: RunReport) => rest;
+
+  it("gives the same report, ledger and deliveries on a worker thread as inline", async () => {
+    emulator.store.reset();
+    const inline = await run("inline", { worker: false });
+    assert.equal(emulator.store.stats()[DATASET]?.live.unique, DELIVERABLE);
+    emulator.store.reset();
+    const threaded = await run("worker", { worker: true });
+    assert.equal(emulator.store.stats()[DATASET]?.live.unique, DELIVERABLE);
+    assert.equal(emulator.store.stats()[DATASET]?.live.duplicates, 0);
+
+    assert.deepEqual(comparable(threaded.report), comparable(inline.report));
+    assert.equal(threaded.report.status, "completed", threaded.report.message);
+    assert.equal(threaded.report.rows, ROWS + 2);
+    assert.equal(threaded.report.delivered, DELIVERABLE);
+    assert.equal(threaded.report.rejected, 3, "unreadable record, missing key, Purchase without value");
+    assert.equal(threaded.report.skipped, 1, "the repeated key");
+    assert.equal(threaded.report.pending, 0);
+    const counts = await threaded.ledger.countsByState("orders");
+    assert.deepEqual(counts, await inline.ledger.countsByState("orders"));
+    assert.equal(counts.delivered, DELIVERABLE);
+    const codes = (await threaded.ledger.rejections({ connection: "orders" })).map((r) => r.code).sort();
+    assert.deepEqual(codes, ["csv.field_count", "custom_data.value.missing", "row.key"].sort());
+  });
+
+  it("turns a source failure into a failed run that names the source problem", async () => {
+    const ledger = await openLedger(join(dir, "missing.db"));
+    ledgers.push(ledger);
+    const report = await runConnection({
+      name: "orders",
+      connection: connection({ kind: "csv", path: "no-such-file.csv" }),
+      baseDir: dir,
+      ledger,
+    });
+    assert.equal(report.status, "failed");
+    assert.equal(report.stopKind, "source");
+    assert.match(report.message ?? "", /no-such-file\.csv.*not found/);
+  });
+
+  it("on an interrupt stops reading, records what Meta answered, and leaves the rest to the next run", async () => {
+    emulator.store.reset();
+    const abort = new AbortController();
+    const first = await run("interrupted", {
+      signal: abort.signal,
+      client: { window: 1, maxBatchEvents: 100 },
+      onProgress: (counts) => {
+        if (counts.delivered > 0) abort.abort();
+      },
+    });
+    assert.equal(first.report.status, "stopped");
+    assert.equal(first.report.stopKind, "aborted");
+    assert.ok(
+      first.report.delivered > 0 && first.report.delivered < DELIVERABLE,
+      `${first.report.delivered}`,
+    );
+    assert.equal((await first.ledger.countsByState("orders")).delivered, first.report.delivered);
+    assert.equal(emulator.store.stats()[DATASET]?.live.unique, first.report.delivered);
+
+    const ledger = first.ledger;
+    const second = await runConnection({
+      name: "orders",
+      connection: connection(),
+      defaults: { default_country: "US" },
+      baseDir: dir,
+      ledger,
+    });
+    assert.equal(second.status, "completed");
+    assert.equal(first.report.delivered + second.delivered, DELIVERABLE);
+    assert.equal(emulator.store.stats()[DATASET]?.live.unique, DELIVERABLE);
+    assert.equal(emulator.store.stats()[DATASET]?.live.duplicates, 0, "nothing answered was sent again");
+  });
+
+  it("forwards the client's log records from the worker, with no token in them", async () => {
+    emulator.store.reset();
+    const records: Array<{ level: string; fields: object; message: string | undefined }> = [];
+    const log = (level: string) => (fields: object, message?: string) => {
+      records.push({ level, fields, message });
+    };
+    const { report } = await run("logged", {
+      logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
+    });
+    assert.equal(report.status, "completed");
+    const finished = records.find((r) => r.message === "delivery finished");
+    assert.ok(finished, "the client's summary arrived");
+    assert.equal((finished.fields as { delivered?: number }).delivered, DELIVERABLE);
+    assert.ok(!JSON.stringify(records).includes(TOKEN));
+  });
+
+  it("runs inline when the client settings hold functions, which cannot cross to a worker", async () => {
+    emulator.store.reset();
+    const requests: number[] = [];
+    const { report } = await run("hooked", { client: { onRequest: (r) => requests.push(r.events) } });
+    assert.equal(report.status, "completed");
+    assert.equal(
+      requests.reduce((sum, events) => sum + events, 0),
+      DELIVERABLE,
+    );
+  });
+
+  it("reads only a few chunks ahead of what the client has taken", async () => {
+    const slow = await startEmulator({
+      port: 0,
+      datasets: [{ id: DATASET, tokens: [TOKEN] }],
+      latencyMs: 20,
+    });
+    try {
+      const ledger = await openLedger(join(dir, "bounded.db"));
+      ledgers.push(ledger);
+      let mostUnsettled = 0;
+      const report = await runConnection({
+        name: "orders",
+        connection: connectionSchema.parse({
+          source: { kind: "csv", path: "rows.csv" },
+          key: "order_id",
+          destination: { dataset_id: DATASET, access_token: TOKEN, graph_url: slow.url },
+        }),
+        defaults: { default_country: "US" },
+        baseDir: dir,
+        ledger,
+        client: { window: 1, maxBatchEvents: 100 },
+        onProgress: (counts) => {
+          const settled =
+            counts.delivered + counts.rejected + counts.expired + counts.skipped + counts.pending;
+          mostUnsettled = Math.max(mostUnsettled, counts.rows - settled);
+        },
+      });
+      assert.equal(report.status, "completed");
+      assert.equal(report.delivered, DELIVERABLE);
+      // Read but unsettled: the chunk being judged, two sent ahead, the client's two batches and its
+      // hand-off queue. Without back-pressure the whole file would be read at once.
+      assert.ok(mostUnsettled <= 3 * 1000 + 2 * 100 + 256, `at most ${mostUnsettled} rows in the pipeline`);
+      assert.ok(mostUnsettled >= 1000, "the pipeline did fill");
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it("tells the run when a chunk is with the client, and drops queued chunks on stop", async () => {
+    const setup: StageSetup = {
+      name: "orders",
+      connection: connection(),
+      defaults: { default_country: "US" },
+      baseDir: dir,
+      client: { window: 1, maxBatchEvents: 10 },
+      logs: false,
+      channelEvents: 5,
+    };
+    const posted: StageOutbound[] = [];
+    let notify: (() => void) | undefined;
+    const stage = new DeliveryStage(setup, (message) => {
+      posted.push(message);
+      notify?.();
+    });
+    const done = stage.run();
+    const rows = [...samplePurchases(300, NOW)].map((row, i) => ({
+      row,
+      rowNumber: i + 1,
+      key: `["${row.order_id}"]`,
+    }));
+    for (let seq = 0; seq < 3; seq++) {
+      stage.receive({ type: "rows", seq, rows: rows.slice(seq * 100, seq * 100 + 100), nowSeconds: NOW });
+    }
+    const taken = () => posted.filter((m) => m.type === "taken");
+    while (taken().length === 0) await new Promise<void>((resolve) => (notify = resolve));
+    stage.receive({ type: "stop" });
+    await done;
+    assert.deepEqual(
+      taken().map((m) => (m.type === "taken" ? m.seq : -1)),
+      [0],
+      "the first chunk was taken, the queued ones dropped",
+    );
+    const handed = posted.reduce((sum, m) => sum + (m.type === "outcomes" ? m.handed : 0), 0);
+    const answered = posted.reduce(
+      (sum, m) =>
+        sum +
+        (m.type === "outcomes" ? m.answers.reduce((n, g) => n + g.keys.length, 0) + m.pending.length : 0),
+      0,
+    );
+    assert.ok(handed >= 100 && handed < 300, `the third chunk was never handed to the client (${handed})`);
+    assert.equal(answered, handed, "every handed event was answered before the end");
+    assert.deepEqual(posted.at(-1), { type: "end" });
+  });
+});
