@@ -1,5 +1,9 @@
 // Collector ingestion on loopback: `node bench/collector.ts [--seconds 8] [--synchronous normal|full]
-// [--drain] [--phases closed-single,closed-batch,open-single,open-batch]`.
+// [--drain] [--deliver] [--phases closed-single,closed-batch,open-single,open-batch]`.
+//
+// --deliver: the collector runs inside a real `capi-sync serve` that delivers every accepted event
+// through the pipeline to the emulator (its own process); the bench waits until Meta's stand-in
+// holds every acknowledged event and reports the delivery rate too.
 //
 // The collector runs in a child process (src/service/collector/standalone.ts); this process is the
 // load generator (undici pools). An acknowledgement is the 200 the collector sends after the commit
@@ -9,9 +13,9 @@
 //   open-*:   requests sent on a fixed schedule (--rate events/s), latency measured from the planned
 //             send time, so a stalled server cannot hide its backlog (no coordinated omission).
 // Each phase runs a 1 s warm-up first. Events per request: 1 (single) or --batch (batch).
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -24,6 +28,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "8" },
     synchronous: { type: "string", default: "normal" },
     drain: { type: "boolean", default: false },
+    deliver: { type: "boolean", default: false },
     rate: { type: "string", default: "10000" },
     batch: { type: "string", default: "20" },
     concurrency: { type: "string", default: "32" },
@@ -186,6 +191,105 @@ async function stats(child: ChildProcess): Promise<StandaloneStats> {
   return message.stats;
 }
 
+const DATASET = "1234567890";
+const TOKEN = "bench-token";
+
+/** The emulator in a process of its own, counting unique events (its memory stays flat). */
+async function emulatorChild(): Promise<{ url: string; child: ChildProcess; unique(): Promise<number> }> {
+  const script = `import { startEmulator } from ${JSON.stringify(new URL("../src/emulator/index.ts", import.meta.url).href)};
+const e = await startEmulator({ port: 0, recordEvents: "count", datasets: [{ id: "${DATASET}", tokens: ["${TOKEN}"] }] });
+process.send({ url: e.url });
+process.on("message", () => process.send({ unique: e.store.stats()["${DATASET}"]?.live.unique ?? 0 }));`;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const [{ url }] = (await once(child, "message")) as [{ url: string }];
+  return {
+    url,
+    child,
+    async unique() {
+      child.send("stats");
+      const [message] = (await once(child, "message")) as [{ unique: number }];
+      return message.unique;
+    },
+  };
+}
+
+/** `capi-sync serve` with one collector connection delivering to the emulator. */
+async function serveChild(dir: string, emulatorUrl: string): Promise<{ url: string; child: ChildProcess }> {
+  const configPath = join(dir, "capi-sync.yaml");
+  writeFileSync(
+    configPath,
+    `state: state.db
+service: { port: 0, log_level: info }
+connections:
+  web:
+    source: { kind: collector, write_keys: ["${WRITE_KEY}"] }
+    key: messageId
+    mapping: { preset: segment }
+    destination: { dataset_id: "${DATASET}", access_token: "${TOKEN}", graph_url: "${emulatorUrl}" }
+`,
+  );
+  const bin = new URL("../bin/capi-sync.js", import.meta.url).pathname;
+  const child = spawn(process.execPath, [bin, "serve", "--config", configPath, "--port", "0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const found = /"url":"(http:\/\/[^"]+)"/.exec(out);
+      if (found?.[1]) resolve(found[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+  });
+  return { url, child };
+}
+
+async function deliverMain(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "collector-deliver-bench-"));
+  const emulator = await emulatorChild();
+  const serving = await serveChild(dir, emulator.url);
+  try {
+    process.stdout.write(
+      `serve ${serving.url} delivering to emulator ${emulator.url}; ${seconds}s per phase, open-loop rate ${rate} events/s, batch ${batchSize}\n\n`,
+    );
+    process.stdout.write("phase          events/s   req/s   p50 ms   p99 ms   max ms  failures\n");
+    const started = performance.now();
+    let acknowledged = 0;
+    for (const name of phases) {
+      const result = await phase(serving.url, name);
+      acknowledged += result.events;
+      const row = [
+        name.padEnd(13),
+        (result.events / result.seconds).toFixed(0).padStart(9),
+        (result.requests / result.seconds).toFixed(0).padStart(7),
+        percentile(result.latenciesMs, 50).toFixed(2).padStart(8),
+        percentile(result.latenciesMs, 99).toFixed(2).padStart(8),
+        (result.latenciesMs.at(-1) ?? Number.NaN).toFixed(1).padStart(8),
+        String(result.failures).padStart(9),
+      ];
+      process.stdout.write(`${row.join(" ")}\n`);
+    }
+    // Warm-ups are acknowledged too; the emulator must end up holding at least every measured event.
+    let unique = await emulator.unique();
+    const deadline = performance.now() + 120_000;
+    while (unique < acknowledged && performance.now() < deadline) {
+      await sleep(250);
+      unique = await emulator.unique();
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    process.stdout.write(
+      `\n${JSON.stringify({ bench: "collector+deliver", acknowledged_measured: acknowledged, delivered_unique: unique, seconds: Number(elapsed.toFixed(1)), delivered_per_sec: Math.round(unique / elapsed), all_delivered: unique >= acknowledged, node: process.version, date: new Date().toISOString() })}\n`,
+    );
+  } finally {
+    serving.child.kill("SIGTERM");
+    await once(serving.child, "exit");
+    emulator.child.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "collector-bench-"));
   const config: StandaloneConfig = {
@@ -246,4 +350,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await (values.deliver ? deliverMain() : main());

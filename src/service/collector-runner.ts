@@ -104,6 +104,8 @@ async function deliverLoop(options: LoopOptions): Promise<void> {
       baseDir: context.loaded.baseDir,
       ledger: context.ledger,
       source: rowsSource(rows),
+      // A micro-batch is too small to repay starting a worker thread.
+      worker: false,
       logger: context.logger,
       ...(options.runnerOptions.client && { client: options.runnerOptions.client }),
     });
