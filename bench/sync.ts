@@ -3,7 +3,9 @@
 // this one (generates the CSV once, orchestrates), the emulator (`--role emulator`) and the sync
 // itself (`--role sync`), whose own maxRSS and CPU are reported. Prints one JSON line.
 //   node bench/sync.ts [--rows 1000000] [--seed 1] [--runs 1] [--window 8] [--source csv|duckdb]
-//                      [--cpu-prof DIR] [--rerun]
+//                      [--inline] [--node-flags "--max-semi-space-size=8"] [--cpu-prof DIR] [--rerun]
+// --inline: no worker thread (runConnection's `worker: false`), for comparison.
+// --node-flags: Node/V8 flags for the sync process (e.g. heap sizing), reported in the output.
 // --rerun: a second sync over the same ledger, where every row is already delivered (skip speed).
 // The CSV is written to bench/.data/ (gitignored) and reused while its rows, seed and age fit.
 import { fork } from "node:child_process";
@@ -30,6 +32,8 @@ const { values: args } = parseArgs({
     source: { type: "string", default: "csv" },
     "cpu-prof": { type: "string" },
     rerun: { type: "boolean", default: false },
+    inline: { type: "boolean", default: false },
+    "node-flags": { type: "string", default: "" },
     role: { type: "string", default: "main" },
     csv: { type: "string" },
     url: { type: "string" },
@@ -105,7 +109,14 @@ async function syncRole(): Promise<void> {
   const ledger = await openLedger(args.ledger as string);
   const threads = new ThreadCpu();
   const run = () =>
-    runConnection({ name: "bench", connection, defaults: { default_country: "US" }, baseDir: HERE, ledger });
+    runConnection({
+      name: "bench",
+      connection,
+      defaults: { default_country: "US" },
+      baseDir: HERE,
+      ledger,
+      worker: !args.inline,
+    });
   try {
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
@@ -169,6 +180,7 @@ async function benchOnce(csv: string, rows: number): Promise<Record<string, unkn
   const [{ url }] = (await once(emulator, "message")) as [{ url: string }];
   const dir = await mkdtemp(join(tmpdir(), "capi-sync-bench-"));
   const profiling = args["cpu-prof"];
+  const nodeFlags = String(args["node-flags"]).split(" ").filter(Boolean);
   try {
     const sync = fork(
       new URL(import.meta.url).pathname,
@@ -186,11 +198,14 @@ async function benchOnce(csv: string, rows: number): Promise<Record<string, unkn
         "--source",
         String(args.source),
         ...(args.rerun ? ["--rerun"] : []),
+        ...(args.inline ? ["--inline"] : []),
       ],
       {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
         execArgv: [
           ...(profiling ? ["--cpu-prof", "--cpu-prof-dir", profiling] : []),
+          ...nodeFlags,
+          // Diagnostics only (e.g. --import of a memory sampler); not part of what is measured.
           ...(process.env.BENCH_SYNC_EXEC_ARGV?.split(" ").filter(Boolean) ?? []),
         ],
       },
@@ -209,6 +224,8 @@ async function benchOnce(csv: string, rows: number): Promise<Record<string, unkn
     return {
       bench: "sync",
       source: args.source,
+      worker: !args.inline,
+      ...(nodeFlags.length > 0 && { node_flags: nodeFlags.join(" ") }),
       rows,
       status: report.status,
       delivered: report.delivered,

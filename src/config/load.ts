@@ -40,7 +40,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv, fileName = DEF
     const position = first?.linePos?.[0];
     const where = position ? ` at line ${position.line}, column ${position.col}` : "";
     const line = position ? (text.split("\n")[position.line - 1] ?? "") : "";
-    const hint = /\{[^}]*\$\{/.test(line) ? ': inside { } quote ${VAR} references, e.g. "${VAR}"' : "";
+    const hint = /\{[^}]*\$\{/.test(line) ? `: inside { } quote \${VAR} references, e.g. "\${VAR}"` : "";
     throw new ConfigError(`${fileName}: not valid YAML${where} (${first?.code ?? "parse error"})${hint}`);
   }
   const interpolated = interpolate(document.toJS(), env, fileName, []);

@@ -1,6 +1,6 @@
 // The long-running service behind `capi-sync serve`: scheduler, HTTP (health, readiness, metrics),
 // structured logs. The real-time collector lives in ./collector and attaches through AttachCollector.
-export { type Clock, FakeClock, settle, systemClock } from "./clock.ts";
+
 export {
   assertSafeExposure,
   isLoopback,
@@ -12,6 +12,7 @@ export {
   type ServiceConfigInput,
   serviceConfigSchema,
 } from "../config/service.ts";
+export { type Clock, FakeClock, settle, systemClock } from "./clock.ts";
 export { configSecrets, createServiceLogger, lineScrubber, REDACTED } from "./logger.ts";
 export { MAX_CODES_PER_CONNECTION, ServiceMetrics } from "./metrics.ts";
 export type { Halt } from "./runner.ts";

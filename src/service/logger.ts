@@ -4,8 +4,8 @@
 // the admin token), wherever it appears: in a message, an error, a nested field.
 import { type DestinationStream, type Logger, pino } from "pino";
 import { maskSecrets } from "../config/mask.ts";
-import { USER_DATA_KEYS } from "../meta/user-data-keys.ts";
 import { type LogLevel, ServiceConfigError } from "../config/service.ts";
+import { USER_DATA_KEYS } from "../meta/user-data-keys.ts";
 
 export const REDACTED = "[REDACTED]";
 

@@ -18,16 +18,11 @@ export class ChunkReader {
   readonly #rowKey: (row: Row) => string;
   readonly #chunkRows: number;
   #rowNumber = 0;
-  #exhausted = false;
 
   constructor(rows: AsyncIterable<Row | UnreadableRow>, rowKey: (row: Row) => string, chunkRows: number) {
     this.#rows = rows[Symbol.asyncIterator]();
     this.#rowKey = rowKey;
     this.#chunkRows = chunkRows;
-  }
-
-  get exhausted(): boolean {
-    return this.#exhausted;
   }
 
   /** The next chunk, or undefined at the end of the source. */
@@ -37,10 +32,7 @@ export class ChunkReader {
     let rows = 0;
     while (rows < this.#chunkRows) {
       const next = await this.#rows.next();
-      if (next.done) {
-        this.#exhausted = true;
-        break;
-      }
+      if (next.done) break;
       rows++;
       const rowNumber = ++this.#rowNumber;
       const item = next.value;
@@ -67,11 +59,5 @@ export class ChunkReader {
       }
     }
     return rows === 0 ? undefined : { rows, held, outcomes };
-  }
-
-  /** Lets the source release what it holds when reading stops early. */
-  async close(): Promise<void> {
-    this.#exhausted = true;
-    await this.#rows.return?.();
   }
 }

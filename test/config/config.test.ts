@@ -83,9 +83,9 @@ describe("config", () => {
     });
   }
 
-  it("points at the line of a YAML error and explains unquoted ${VAR} in flow mappings", () => {
+  it("points at the line of a YAML error and explains unquoted variables in flow mappings", () => {
     assert.throws(
-      () => parseConfig("connections:\n  a: { access_token: ${META_ACCESS_TOKEN} }\n", env),
+      () => parseConfig(`connections:\n  a: { access_token: \${META_ACCESS_TOKEN} }\n`, env),
       (e: unknown) => e instanceof ConfigError && /line 2/.test(e.message) && /quote/.test(e.message),
     );
   });

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import fc from "fast-check";
 import { EVENT_RULES, emulatorStore } from "../../src/emulator/index.ts";
-import { looksHashed } from "../../src/meta/hash.ts";
 import {
   DAY_S,
   emulator,

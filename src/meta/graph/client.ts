@@ -63,7 +63,11 @@ export interface GraphClientOptions {
 
 export type ProbeResult =
   | { readonly ok: true }
-  | { readonly ok: false; readonly kind: "auth" | "config" | "network" | "unexpected"; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly kind: "auth" | "config" | "network" | "unexpected";
+      readonly message: string;
+    };
 
 /** Top-level parameters of one dataset's requests (spec §1.4). */
 export interface DatasetParams {
@@ -176,17 +180,26 @@ export class GraphClient {
    * and the dataset passed (spec §1.5), so that refusal means yes.
    */
   async probe(datasetId: string): Promise<ProbeResult> {
-    if (!/^\d+$/.test(datasetId)) return { ok: false, kind: "config", message: "a dataset ID is a string of digits" };
+    if (!/^\d+$/.test(datasetId))
+      return { ok: false, kind: "config", message: "a dataset ID is a string of digits" };
     const suffix = bodySuffix({ partner_agent: this.#settings.partnerAgent, appsecret_proof: this.#proof });
     const body = Buffer.concat([Buffer.from('{"data":['), suffix]);
     const path = `/${this.#settings.apiVersion}/${datasetId}/events`;
     const answer = await this.#transport.post(path, this.#headers, body);
     if (answer.kind === "failure") {
-      return { ok: false, kind: "network", message: `no answer from the Graph API (${answer.reason}, ${answer.code})` };
+      return {
+        ok: false,
+        kind: "network",
+        message: `no answer from the Graph API (${answer.reason}, ${answer.code})`,
+      };
     }
     const classified = classifyResponse(answer.status, answer.body);
     const message = classified.error?.message ?? "";
-    if (classified.error?.code === 100 && /non-empty|is required/.test(message) && classified.error.error_subcode === undefined) {
+    if (
+      classified.error?.code === 100 &&
+      /non-empty|is required/.test(message) &&
+      classified.error.error_subcode === undefined
+    ) {
       return { ok: true };
     }
     if (classified.class === "auth" || classified.class === "config") {
