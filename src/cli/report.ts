@@ -19,7 +19,7 @@ export function jsonReport(report: RunReport): Record<string, unknown> {
   };
 }
 
-export function formatReport(report: RunReport): string {
+export function formatReport(report: RunReport, options: { rejectionsHint?: boolean } = {}): string {
   const seconds = report.duration_ms / 1000;
   const rate = seconds > 0 ? Math.round(report.rows / seconds) : report.rows;
   const lines = [
@@ -27,7 +27,9 @@ export function formatReport(report: RunReport): string {
     `  rows ${report.rows}  delivered ${report.delivered}  rejected ${report.rejected}  expired ${report.expired}  skipped ${report.skipped}${report.pending ? `  pending ${report.pending}` : ""}`,
   ];
   if (report.message) lines.push(`  ${report.message}`);
-  if (report.rejected > 0) lines.push(`  see why: capi-sync rejections --run ${report.runId}`);
+  if (report.rejected > 0 && options.rejectionsHint !== false) {
+    lines.push(`  see why: capi-sync rejections --run ${report.runId}`);
+  }
   return `${lines.join("\n")}\n`;
 }
 

@@ -60,8 +60,10 @@ export interface RunConnectionOptions {
   readonly source?: Source;
   /**
    * Map, normalize, validate and deliver on a worker thread; this one reads the source and keeps the
-   * ledger. Default true. Client settings that are functions (test clocks, request hooks) cannot
-   * cross threads: with those, and with false, everything runs on this thread.
+   * ledger. Default: true for the connection's own source, false for a handed-over `source` (the
+   * collector's micro-batches), whose few rows would not repay a worker's start (~0.25 s). Client
+   * settings that are functions (test clocks, request hooks) cannot cross threads: with those
+   * everything runs on this thread.
    */
   readonly worker?: boolean;
 }
@@ -119,7 +121,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
     for (const outcome of written) claimed.delete(outcome.key);
   });
   const hasFunctions = Object.values(options.client ?? {}).some((value) => typeof value === "function");
-  const worker = (options.worker ?? true) && !hasFunctions;
+  const worker = (options.worker ?? options.source === undefined) && !hasFunctions;
   const readAbort = new AbortController();
   const readSignal = options.signal ? AbortSignal.any([options.signal, readAbort.signal]) : readAbort.signal;
   /** Meta's refusal, as the stage reported it. */

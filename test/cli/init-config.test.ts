@@ -43,3 +43,16 @@ describe("capi-sync init and config show", async () => {
     assert.match(shown.stderr, /META_ACCESS_TOKEN/);
   });
 });
+
+describe("capi-sync demo", () => {
+  it("runs the whole job against the in-process emulator and proves nothing is sent twice", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), "capi-sync-demo-test-"));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const { code, stdout, stderr } = await runCli(["demo", "--rows", "600", "--dir", dir]);
+    assert.equal(code, 0, stderr);
+    // 600 rows: one flawed row of each kind per 500 → one value-less Purchase, one too-old, one too-thin.
+    assert.match(stdout, /rows 600 {2}delivered 597 {2}rejected 2 {2}expired 1 {2}skipped 0/);
+    assert.match(stdout, /the emulator received 597 events \(597 unique\)/);
+    assert.match(stdout, /rows 600 {2}delivered 0 {2}rejected 0 {2}expired 0 {2}skipped 600/);
+  });
+});

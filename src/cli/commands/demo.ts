@@ -61,10 +61,11 @@ Options:
         );
 
       const first = await sync();
-      io.stdout.write(`First run:\n${formatReport(first)}`);
+      io.stdout.write(`First run:\n${formatReport(first, { rejectionsHint: false })}`);
       const reasons = new Map<string, number>();
       for (const r of await ledger.rejections({ runId: first.runId, limit: 10_000 })) {
-        const label = `${r.code ?? "?"}${r.subcode ? `/${r.subcode}` : ""} ${r.path ?? ""}: ${r.message}`;
+        const where = r.path ? ` at ${r.path}` : "";
+        const label = `${r.message} [${r.code ?? "?"}${r.subcode ? `/${r.subcode}` : ""}${where}]`;
         reasons.set(label, (reasons.get(label) ?? 0) + 1);
       }
       if (reasons.size > 0) {
