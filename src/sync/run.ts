@@ -148,6 +148,15 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
     recorder.add(outcome);
   };
 
+  /**
+   * Meta's answers are written as soon as they arrive, even while this thread is reading: the fewer
+   * answered events wait unrecorded, the fewer a kill makes the next run send again. A failed write
+   * fails the next awaited one, and with it the run.
+   */
+  const writeAnswers = (): void => {
+    recorder.flush().catch(() => undefined);
+  };
+
   const record = (message: OutcomesMessage): void => {
     unanswered += message.handed;
     for (const outcome of message.local) local(outcome);
@@ -161,6 +170,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
     unanswered -= message.pending.length;
     counts.pending += message.pending.length;
     for (const key of message.pending) claimed.delete(key);
+    if (message.answers.length > 0) writeAnswers();
     options.onProgress?.(counts);
   };
 

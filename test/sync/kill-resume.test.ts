@@ -27,9 +27,13 @@ function seeded(seed: number): () => number {
   };
 }
 
+/** When to kill: after a delay, or once the emulator holds a number of unique events (mid-delivery). */
+type KillPoint = { readonly afterMs: number } | { readonly atUnique: number };
+
 function runSync(
   configPath: string,
-  killAfterMs?: number,
+  kill?: KillPoint,
+  uniqueAtEmulator?: () => number,
 ): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, "sync", "--json", "--config", configPath], {
@@ -40,11 +44,18 @@ function runSync(
     child.stderr.on("data", (c: Buffer) => {
       stderr += c.toString();
     });
-    const timer =
-      killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+    let timer: NodeJS.Timeout | undefined;
+    if (kill !== undefined && "afterMs" in kill)
+      timer = setTimeout(() => child.kill("SIGKILL"), kill.afterMs);
+    else if (kill !== undefined && uniqueAtEmulator !== undefined) {
+      timer = setInterval(() => {
+        if (uniqueAtEmulator() >= kill.atUnique) child.kill("SIGKILL");
+      }, 5);
+    }
     child.on("error", reject);
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
+      clearInterval(timer);
       if (code !== null && code !== 0) reject(new Error(`sync exited ${code}: ${stderr}`));
       else resolve({ code, signal });
     });
@@ -82,18 +93,21 @@ connections:
     const configPath = join(dir, "capi-sync.yaml");
     let killed = 0;
     let midDelivery = 0;
-    // Start-up time varies with the machine's load, so the kill point adapts: later while a kill
-    // finds nothing delivered yet, earlier once a run got to the end.
-    let delayMs = 400;
+    const unique = () => emulator.store.stats()[DATASET]?.live.unique ?? 0;
+    // Every other kill lands at a random moment of start-up or reading; the others once the emulator
+    // has received a random share of the rows still to deliver, so some surely land mid-delivery
+    // however long start-up takes on a loaded machine.
     for (let i = 0; i < KILLS; i++) {
-      const before = emulator.store.stats()[DATASET]?.live.unique ?? 0;
-      const { signal } = await runSync(configPath, Math.floor(delayMs * (0.6 + random() * 0.8)));
+      const before = unique();
+      if (before === ROWS) break;
+      const kill: KillPoint =
+        i % 2 === 0
+          ? { afterMs: Math.floor(100 + random() * 600) }
+          : { atUnique: before + Math.max(1, Math.floor((ROWS - before) * (0.1 + random() * 0.6))) };
+      const { signal } = await runSync(configPath, kill, unique);
       if (signal === "SIGKILL") killed++;
-      const afterKill = emulator.store.stats()[DATASET]?.live.unique ?? 0;
-      if (afterKill > before && afterKill < ROWS) midDelivery++;
-      if (afterKill === before) delayMs *= 1.5;
-      if (afterKill === ROWS) break;
-      if (afterKill > before) delayMs = Math.max(300, delayMs * 0.9);
+      const afterKill = unique();
+      if (signal === "SIGKILL" && afterKill > before && afterKill < ROWS) midDelivery++;
     }
     const final = await runSync(configPath);
     assert.equal(final.code, 0, `seed ${seed}`);
