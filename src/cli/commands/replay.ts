@@ -1,9 +1,7 @@
-import { runConnection } from "../../sync/run.ts";
 import { parseCommandArgs } from "../args.ts";
 import { type Command, EXIT, UsageError } from "../command.ts";
 import { CONFIG_OPTION, loadFromArgs, openConfiguredLedger, selectConnections } from "../context.ts";
-import { formatReport, jsonReport } from "../report.ts";
-import { exitCodeFor, runWithProgress } from "./sync.ts";
+import { exitCodeFor, runAndReport } from "./sync.ts";
 
 export const replayCommand: Command = {
   name: "replay",
@@ -43,19 +41,9 @@ judged and delivered as in \`sync\`; rows delivered meanwhile are never sent aga
         const reopened = await ledger.reopen(name, { states, mode, ...(since && { since }) });
         if (!values.json) io.stdout.write(`${name}: ${reopened} row(s) to replay\n`);
         if (reopened === 0) continue;
-        const report = await runWithProgress(io, values.json, (onProgress) =>
-          runConnection({
-            name,
-            connection,
-            defaults: loaded.config.defaults,
-            baseDir: loaded.baseDir,
-            ledger,
-            kind: "replay",
-            ...(onProgress && { onProgress }),
-          }),
+        reports.push(
+          await runAndReport(io, { loaded, ledger, name, connection, json: values.json, kind: "replay" }),
         );
-        reports.push(report);
-        io.stdout.write(values.json ? `${JSON.stringify(jsonReport(report))}\n` : formatReport(report));
       }
     } finally {
       await ledger.close();

@@ -1,3 +1,6 @@
+import type { LoadedConfig } from "../../config/load.ts";
+import type { ConnectionConfig } from "../../config/schema.ts";
+import type { Ledger } from "../../ledger/index.ts";
 import { type RunCounts, type RunReport, runConnection } from "../../sync/run.ts";
 import { parseCommandArgs } from "../args.ts";
 import { type Command, type CommandIo, EXIT } from "../command.ts";
@@ -34,18 +37,15 @@ Exit: 0 every run completed (rejected rows included), 1 a run failed (e.g. sourc
     const reports: RunReport[] = [];
     try {
       for (const [name, connection] of connections) {
-        const report = await runWithProgress(io, values.json, (onProgress) =>
-          runConnection({
-            name,
-            connection,
-            defaults: loaded.config.defaults,
-            baseDir: loaded.baseDir,
-            ledger,
-            ...(onProgress && { onProgress }),
-          }),
-        );
+        const report = await runAndReport(io, {
+          loaded,
+          ledger,
+          name,
+          connection,
+          json: values.json,
+          kind: "sync",
+        });
         reports.push(report);
-        io.stdout.write(values.json ? `${JSON.stringify(jsonReport(report))}\n` : formatReport(report));
         if (report.stopKind === "auth" || report.stopKind === "config") break;
       }
     } finally {
@@ -54,6 +54,33 @@ Exit: 0 every run completed (rejected rows included), 1 a run failed (e.g. sourc
     return exitCodeFor(reports);
   },
 };
+
+/** Runs one connection with a progress line on a terminal, then prints its report (text or JSON). */
+export async function runAndReport(
+  io: CommandIo,
+  run: {
+    loaded: LoadedConfig;
+    ledger: Ledger;
+    name: string;
+    connection: ConnectionConfig;
+    json: boolean;
+    kind: "sync" | "replay";
+  },
+): Promise<RunReport> {
+  const report = await runWithProgress(io, run.json, (onProgress) =>
+    runConnection({
+      name: run.name,
+      connection: run.connection,
+      defaults: run.loaded.config.defaults,
+      baseDir: run.loaded.baseDir,
+      ledger: run.ledger,
+      kind: run.kind,
+      ...(onProgress && { onProgress }),
+    }),
+  );
+  io.stdout.write(run.json ? `${JSON.stringify(jsonReport(report))}\n` : formatReport(report));
+  return report;
+}
 
 export async function runWithProgress(
   io: CommandIo,
