@@ -3,6 +3,7 @@
 // through the same pipeline as `sync`. A queued event is acknowledged (deleted) only once the ledger
 // holds its outcome, so a crash between acceptance and delivery loses nothing.
 import { dirname, isAbsolute, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
 import type { CollectorSourceSettings, ConnectionConfig } from "../config/schema.ts";
 import type { Ledger } from "../ledger/index.ts";
@@ -97,18 +98,29 @@ async function deliverLoop(options: LoopOptions): Promise<void> {
     }
     if (rows.length === 0) continue;
     // Rows whose outcome the run records are acknowledged; the others (a stop, a failure) go back.
-    const report = await runConnection({
-      name,
-      connection,
-      defaults: context.loaded.config.defaults,
-      baseDir: context.loaded.baseDir,
-      ledger: context.ledger,
-      source: rowsSource(rows),
-      // A micro-batch is too small to repay starting a worker thread.
-      worker: false,
-      logger: context.logger,
-      ...(options.runnerOptions.client && { client: options.runnerOptions.client }),
-    });
+    let report: RunReport;
+    try {
+      report = await runConnection({
+        name,
+        connection,
+        defaults: context.loaded.config.defaults,
+        baseDir: context.loaded.baseDir,
+        ledger: context.ledger,
+        source: rowsSource(rows),
+        // A micro-batch is too small to repay starting a worker thread.
+        worker: false,
+        logger: context.logger,
+        ...(options.runnerOptions.client && { client: options.runnerOptions.client }),
+      });
+    } catch (error) {
+      queue.release(rows.map((row) => row.id));
+      context.logger.error(
+        { connection: name, err: error instanceof Error ? error.name : "unknown" },
+        "collector delivery failed; the events stay queued and are retried",
+      );
+      await sleep(1000, undefined, { signal }).catch(() => undefined);
+      continue;
+    }
     options.runnerOptions.onReport?.(report);
     await settle(rows, rowKey, name, mode, context.ledger, queue);
     if (report.stopKind === "auth" || report.stopKind === "config") {
