@@ -191,6 +191,19 @@ async function stats(child: ChildProcess): Promise<StandaloneStats> {
   return message.stats;
 }
 
+/** The columns both modes print for a phase: rate, latency percentiles, failures. */
+function phaseColumns(result: PhaseResult): string[] {
+  return [
+    result.name.padEnd(13),
+    (result.events / result.seconds).toFixed(0).padStart(9),
+    (result.requests / result.seconds).toFixed(0).padStart(7),
+    percentile(result.latenciesMs, 50).toFixed(2).padStart(8),
+    percentile(result.latenciesMs, 99).toFixed(2).padStart(8),
+    (result.latenciesMs.at(-1) ?? Number.NaN).toFixed(1).padStart(8),
+    String(result.failures).padStart(9),
+  ];
+}
+
 const DATASET = "1234567890";
 const TOKEN = "bench-token";
 
@@ -260,16 +273,7 @@ async function deliverMain(): Promise<void> {
     for (const name of phases) {
       const result = await phase(serving.url, name);
       acknowledged += result.events;
-      const row = [
-        name.padEnd(13),
-        (result.events / result.seconds).toFixed(0).padStart(9),
-        (result.requests / result.seconds).toFixed(0).padStart(7),
-        percentile(result.latenciesMs, 50).toFixed(2).padStart(8),
-        percentile(result.latenciesMs, 99).toFixed(2).padStart(8),
-        (result.latenciesMs.at(-1) ?? Number.NaN).toFixed(1).padStart(8),
-        String(result.failures).padStart(9),
-      ];
-      process.stdout.write(`${row.join(" ")}\n`);
+      process.stdout.write(`${phaseColumns(result).join(" ")}\n`);
     }
     // Warm-ups are acknowledged too; the emulator must end up holding at least every measured event.
     let unique = await emulator.unique();
@@ -324,13 +328,7 @@ async function main(): Promise<void> {
         result.seconds;
       const commits = afterPhase.queue.commits - before.queue.commits;
       const row = [
-        name.padEnd(13),
-        (result.events / result.seconds).toFixed(0).padStart(9),
-        (result.requests / result.seconds).toFixed(0).padStart(7),
-        percentile(result.latenciesMs, 50).toFixed(2).padStart(8),
-        percentile(result.latenciesMs, 99).toFixed(2).padStart(8),
-        (result.latenciesMs.at(-1) ?? Number.NaN).toFixed(1).padStart(8),
-        String(result.failures).padStart(9),
+        ...phaseColumns(result),
         String(commits).padStart(8),
         ((afterPhase.queue.writeMsTotal - before.queue.writeMsTotal) / Math.max(1, commits))
           .toFixed(2)
