@@ -242,14 +242,21 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     return { received: events.length };
   }
 
-  async function handleEvents(request: FastifyRequest, reply: FastifyReply, version: string | undefined) {
+  /** Starts the exchange of a request on a dataset's edge; an unknown version leaves it unrouted. */
+  function beginOnEdge(request: FastifyRequest, version: string | undefined) {
     const exchange = begin();
     const datasetId = (request.params as { node: string }).node;
     const served = version === undefined ? LATEST_VERSION : servedVersion(version, exchange.at);
-    if (served === undefined)
-      return respond(request, reply, exchange, { rejection: unknownPath(request.url) });
-    exchange.version = served;
-    exchange.datasetId = datasetId;
+    if (served !== undefined) {
+      exchange.version = served;
+      exchange.datasetId = datasetId;
+    }
+    return { exchange, datasetId, knownVersion: served !== undefined };
+  }
+
+  async function handleEvents(request: FastifyRequest, reply: FastifyReply, version: string | undefined) {
+    const { exchange, datasetId, knownVersion } = beginOnEdge(request, version);
+    if (!knownVersion) return respond(request, reply, exchange, { rejection: unknownPath(request.url) });
     const read = await readParams(request, bodyLimit);
     const code = read.params.test_event_code;
     exchange.test = typeof code === "string" && code !== "";
@@ -303,13 +310,8 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   }
 
   async function unsupported(request: FastifyRequest, reply: FastifyReply, version: string | undefined) {
-    const exchange = begin();
-    const datasetId = (request.params as { node: string }).node;
-    const served = version === undefined ? LATEST_VERSION : servedVersion(version, exchange.at);
-    if (served === undefined)
-      return respond(request, reply, exchange, { rejection: unknownPath(request.url) });
-    exchange.version = served;
-    exchange.datasetId = datasetId;
+    const { exchange, datasetId, knownVersion } = beginOnEdge(request, version);
+    if (!knownVersion) return respond(request, reply, exchange, { rejection: unknownPath(request.url) });
     const name = request.method === "DELETE" ? "unsupportedDelete" : "unsupportedGet";
     return respond(request, reply, exchange, { rejection: reject(name, { id: datasetId }) });
   }
