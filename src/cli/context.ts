@@ -1,7 +1,7 @@
 import { isAbsolute, join } from "node:path";
 import { DEFAULT_CONFIG_FILE, type LoadedConfig, loadConfig } from "../config/load.ts";
 import type { ConnectionConfig } from "../config/schema.ts";
-import { type Ledger, LedgerError, openLedger } from "../ledger/index.ts";
+import { type Ledger, openLedger } from "../ledger/index.ts";
 import type { CommandIo } from "./command.ts";
 import { UsageError } from "./command.ts";
 
@@ -33,8 +33,4 @@ export async function openConfiguredLedger(loaded: LoadedConfig): Promise<Ledger
   const state = loaded.config.state;
   const location = state.includes("://") || isAbsolute(state) ? state : join(loaded.baseDir, state);
   return openLedger(location);
-}
-
-export function isLedgerError(error: unknown): error is LedgerError {
-  return error instanceof LedgerError;
 }

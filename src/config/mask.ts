@@ -55,10 +55,3 @@ function maskString(value: unknown): string {
   }
   return MASK;
 }
-
-/** Replaces every occurrence of the given secrets in free text (driver errors, URLs) with the mask. */
-export function redactSecrets(text: string, secrets: readonly (string | undefined)[]): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join(MASK);
-  return out;
-}
