@@ -2,7 +2,6 @@
 // Rules marked "always" are what Meta enforces with a 4xx; "strict" ones are what Meta only reports
 // as diagnostics (spec §2.2, §3.3) and reject only in strict mode. Subcodes 28049xx are the
 // emulator's own choice for errors no source pins down ([UNVERIFIED]); override them per rule.
-import { looksHashed } from "../meta/hash.ts";
 import { HASH_REQUIRED_KEYS, TOO_BROAD_COMBINATIONS } from "../meta/user-data-keys.ts";
 import {
   ACTION_SOURCES,
@@ -121,37 +120,75 @@ const BROAD_MASK_BY_KEY: ReadonlyMap<string, number> = (() => {
 })();
 const ALL_BROAD = (1 << TOO_BROAD_COMBINATIONS.length) - 1;
 
+const SHA256_HEX_LENGTH = 64;
+/** Indexed by any UTF-16 code unit, so a read needs no range check. */
+const IS_HEX_DIGIT = new Uint8Array(0x10000);
+for (const digit of "0123456789abcdefABCDEF") IS_HEX_DIGIT[digit.charCodeAt(0)] = 1;
+const HASH_APPENDIX = /^\.[A-Za-z0-9_-]+$/;
+
+/**
+ * A SHA-256 hex digest in any case, optionally followed by a Parameter Builder appendix of 2
+ * (legacy) or 8 characters (spec §3.2, §3.3): the emulator's own reading, not meta/hash.ts.
+ */
+function looksHashed(value: string): boolean {
+  const length = value.length;
+  if (length !== SHA256_HEX_LENGTH && length !== SHA256_HEX_LENGTH + 3 && length !== SHA256_HEX_LENGTH + 9)
+    return false;
+  // Four digits per test: this loop runs for every hashed value of every event.
+  const hex = IS_HEX_DIGIT;
+  for (let i = 0; i < SHA256_HEX_LENGTH; i += 4) {
+    const digits =
+      (hex[value.charCodeAt(i)] as number) &
+      (hex[value.charCodeAt(i + 1)] as number) &
+      (hex[value.charCodeAt(i + 2)] as number) &
+      (hex[value.charCodeAt(i + 3)] as number);
+    if (digits === 0) return false;
+  }
+  return length === SHA256_HEX_LENGTH || HASH_APPENDIX.test(value.slice(SHA256_HEX_LENGTH));
+}
+
+/** Where each hash-required key stands in Meta's table: the first unhashed one names the error. */
+const HASH_REQUIRED_RANK: ReadonlyMap<string, number> = new Map(
+  HASH_REQUIRED_KEYS.map((key, rank) => [key, rank]),
+);
+
 /** The first hash-required key (in Meta's table order) holding a value that is not a hash. */
 function unhashedKey(userData: EventObject): string | undefined {
-  // Probing the ten known keys is several times faster than enumerating the object's own keys.
-  for (const key of HASH_REQUIRED_KEYS) {
-    const value = userData[key];
-    if (value === undefined || value === null || value === "") continue;
-    if (typeof value === "string") {
-      if (!looksHashed(value)) return key;
-    } else if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const item: unknown = value[i];
-        if (item !== "" && (typeof item !== "string" || !looksHashed(item))) return key;
-      }
-    } else {
-      return key;
-    }
+  // One pass over the keys the object has (for-in reads V8's enum cache) is cheaper than ten
+  // keyed reads, most of them of keys the event does not carry.
+  let first = HASH_REQUIRED_KEYS.length;
+  for (const key in userData) {
+    const rank = HASH_REQUIRED_RANK.get(key);
+    if (rank !== undefined && rank < first && !holdsHashes(userData[key])) first = rank;
   }
-  return undefined;
+  return HASH_REQUIRED_KEYS[first];
+}
+
+/** Blank, a hash, or a list of hashes and blanks. */
+function holdsHashes(value: unknown): boolean {
+  if (value === undefined || value === null || value === "") return true;
+  if (typeof value === "string") return looksHashed(value);
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const item: unknown = value[i];
+    if (item !== "" && (typeof item !== "string" || !looksHashed(item))) return false;
+  }
+  return true;
 }
 
 /** Spec §3.4: no customer information, or only keys within one too-broad combination. */
 function isThin(userData: unknown): boolean {
   if (!isObject(userData)) return true;
-  let present = 0;
+  let present = false;
   let mask = ALL_BROAD;
   for (const key in userData) {
     if (isBlank(userData[key])) continue;
-    present++;
+    present = true;
     mask &= BROAD_MASK_BY_KEY.get(key) ?? 0;
+    // A key outside every combination already makes the event specific enough.
+    if (mask === 0) return false;
   }
-  return present === 0 || mask !== 0;
+  return !present || mask !== 0;
 }
 
 function customData(event: EventObject): EventObject | undefined {

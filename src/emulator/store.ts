@@ -1,6 +1,7 @@
 // What the emulator received, per dataset and live vs test, with Meta's dedup windows (spec §8) and
 // a bounded request log. The hot path stores whole batches by reference; per-event views are
 // built only when someone inspects them.
+import { FirstSeenIndex } from "./first-seen.ts";
 import { eventTimeSeconds } from "./rules.ts";
 
 /** true: keep events; "count": keep counters and dedup keys only; false: counters only, no dedup. */
@@ -78,8 +79,10 @@ class Ledger {
   received = 0;
   duplicates = 0;
   readonly stored: StoredBatch[] = [];
-  /** dedup key → Unix ms of first receipt. */
-  readonly firstSeen = new Map<string, number>();
+  /** Per event_name, the event_ids received: two levels, so no key string is built per event. */
+  readonly eventIds = new Map<string, FirstSeenIndex>();
+  /** Offline events' dedup keys (see `offlineKey`). */
+  readonly offline = new FirstSeenIndex();
 
   stats(): LedgerStats {
     return {
@@ -110,7 +113,6 @@ export interface StoreOptions {
 }
 
 const SEP = "\u0000";
-const OFFLINE_PREFIX = "p".charCodeAt(0);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -130,27 +132,14 @@ function customerFields(userData: unknown): string {
   );
 }
 
-/**
- * Meta's dedup key for an event, or undefined when Meta does not dedup it (spec §8):
- * physical_store → (event_time, event_name, item_number, order_id | customer fields), 7-day window;
- * business_messaging → none; otherwise (event_name, event_id), 48 h from first receipt.
- * The first character tells the kind: "p" offline, "e" event_id.
- */
-export function dedupKey(event: unknown): string | undefined {
-  if (!isObject(event)) return undefined;
-  const source = event.action_source;
-  if (source === "physical_store") {
-    const custom = isObject(event.custom_data) ? event.custom_data : undefined;
-    const orderId = custom?.order_id;
-    const identity = present(orderId) ? `o${String(orderId)}` : `u${customerFields(event.user_data)}`;
-    const item = present(custom?.item_number) ? String(custom?.item_number) : "";
-    const time = eventTimeSeconds(event.event_time) ?? "";
-    return `p${SEP}${time}${SEP}${String(event.event_name)}${SEP}${item}${SEP}${identity}`;
-  }
-  if (source === "business_messaging") return undefined;
-  const id = event.event_id;
-  if (!present(id)) return undefined;
-  return `e${SEP}${String(event.event_name)}${SEP}${String(id)}`;
+/** physical_store events dedup on time, name, item and the order id or else the customer (spec §8). */
+function offlineKey(event: Record<string, unknown>): string {
+  const custom = isObject(event.custom_data) ? event.custom_data : undefined;
+  const orderId = custom?.order_id;
+  const identity = present(orderId) ? `o${String(orderId)}` : `u${customerFields(event.user_data)}`;
+  const item = present(custom?.item_number) ? String(custom?.item_number) : "";
+  const time = eventTimeSeconds(event.event_time) ?? "";
+  return `${time}${SEP}${String(event.event_name)}${SEP}${item}${SEP}${identity}`;
 }
 
 export class EmulatorStore {
@@ -208,15 +197,27 @@ export class EmulatorStore {
     }
   }
 
+  /**
+   * Meta's dedup (spec §8): physical_store → the offline key, 7-day window; business_messaging →
+   * none; otherwise (event_name, event_id), 48 h from first receipt.
+   */
   #dedup(ledger: Ledger, event: unknown, nowMs: number): DuplicateKind | undefined {
-    const key = dedupKey(event);
-    if (key === undefined) return undefined;
-    const offline = key.charCodeAt(0) === OFFLINE_PREFIX;
-    const window = offline ? this.#options.offlineDedupWindowMs : this.#options.dedupWindowMs;
-    const first = ledger.firstSeen.get(key);
-    if (first !== undefined && nowMs - first <= window) return offline ? "offline" : "event_id";
-    ledger.firstSeen.set(key, nowMs);
-    return undefined;
+    if (!isObject(event)) return undefined;
+    const source = event.action_source;
+    if (source === "physical_store") {
+      const window = this.#options.offlineDedupWindowMs;
+      return ledger.offline.seenWithin(offlineKey(event), nowMs, window) ? "offline" : undefined;
+    }
+    if (source === "business_messaging") return undefined;
+    const id = event.event_id;
+    if (!present(id)) return undefined;
+    const name = String(event.event_name);
+    let ids = ledger.eventIds.get(name);
+    if (ids === undefined) {
+      ids = new FirstSeenIndex();
+      ledger.eventIds.set(name, ids);
+    }
+    return ids.seenWithin(String(id), nowMs, this.#options.dedupWindowMs) ? "event_id" : undefined;
   }
 
   logRequest(entry: RequestLogEntry): void {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { EVENT_RULES, emulatorStore } from "../../src/emulator/index.ts";
 import {
   DAY_S,
@@ -99,6 +100,74 @@ describe("Meta's observed per-event errors, envelopes exactly as in the spec (§
     }
     const badAppendix = await postEvents(app, [purchase({ user_data: { em: `${HASHED.em}.abc` } })]);
     assert.equal(graphError(badAppendix).error_subcode, 2804016);
+  });
+
+  it("2804016 names the first unhashed key in Meta's table order, whatever the object's order", async () => {
+    const app = emulator();
+    const event = purchase({
+      user_data: { zp: "75001", client_user_agent: "UA", ph: "0612345678", em: HASHED.em },
+    });
+    const response = await postEvents(app, [event]);
+    assert.match(String(graphError(response).error_user_msg), /^The ph parameter isn’t hashed/);
+  });
+
+  it("2804016: a digest is exactly 64 hex digits; look-alike characters are not digits", async () => {
+    const app = emulator();
+    const digest = HASHED.em;
+    const notHashes = [
+      digest.slice(1),
+      `${digest}0`,
+      `${digest.slice(0, 63)}g`,
+      `G${digest.slice(1)}`,
+      ...["/", ":", "@", "`", "\u0161", "\u0130", "\uff10", "\u0000"].map(
+        (c) => `${digest.slice(0, 40)}${c}${digest.slice(41)}`,
+      ),
+      `${digest}.A`,
+      `${digest}.ABCDEFGHI`,
+      `${digest}.ABCDEF$H`,
+    ];
+    for (const em of notHashes) {
+      const response = await postEvents(app, [purchase({ user_data: { em, client_user_agent: "UA" } })]);
+      assert.equal(graphError(response).error_subcode, 2804016, JSON.stringify(em));
+    }
+  });
+
+  it("2804016 agrees with the spec's hashed-value pattern (§3.2, any case) on generated values", async () => {
+    const app = emulator();
+    const pattern = /^[0-9a-fA-F]{64}(\.[A-Za-z0-9_-]{2}|\.[A-Za-z0-9_-]{8})?$/;
+    const hex = fc.constantFrom(..."0123456789abcdefABCDEF");
+    const intruder = fc.constantFrom("g", "G", "/", ":", "`", "\u0161", "\uff10", ".", "_");
+    const appendixUnit = fc.constantFrom("A", "z", "0", "_", "-", "$", ".");
+    const value = fc
+      .tuple(
+        fc.oneof(
+          { arbitrary: fc.string({ unit: hex, minLength: 64, maxLength: 64 }), weight: 4 },
+          { arbitrary: fc.string({ unit: hex, minLength: 62, maxLength: 66 }), weight: 1 },
+        ),
+        fc.option(fc.tuple(fc.nat(65), intruder), { freq: 2 }),
+        fc.oneof(
+          { arbitrary: fc.constant(""), weight: 2 },
+          fc.string({ unit: appendixUnit, maxLength: 9 }).map((rest) => `.${rest}`),
+          fc.string({ unit: appendixUnit, maxLength: 9 }),
+        ),
+      )
+      .map(([digits, swap, appendix]) => {
+        const chars = [...digits];
+        if (swap !== null) chars[swap[0] % chars.length] = swap[1];
+        return chars.join("") + appendix;
+      });
+    const seen = { accepted: 0, rejected: 0 };
+    await fc.assert(
+      fc.asyncProperty(value, async (em) => {
+        const response = await postEvents(app, [purchase({ user_data: { em, client_user_agent: "UA" } })]);
+        const accepted = response.statusCode === 200;
+        seen[accepted ? "accepted" : "rejected"]++;
+        assert.equal(accepted, pattern.test(em), JSON.stringify(em));
+        if (!accepted) assert.equal(graphError(response).error_subcode, 2804016);
+      }),
+      { numRuns: 400 },
+    );
+    assert.ok(seen.accepted > 20 && seen.rejected > 20, JSON.stringify(seen));
   });
 
   it("2804050: empty user_data, missing user_data and the too-broad combinations of spec §3.4", async () => {

@@ -7,8 +7,13 @@
 /** One event on its way: the caller's ref, its UTF-8 JSON, and the state of its retries. */
 export interface PendingEvent<R> {
   readonly ref: R;
-  /** The event's JSON, a view into its batch's body buffer. */
-  readonly chunk: Uint8Array;
+  /**
+   * The event's JSON is bytes `start` to `end` of its batch's body buffer: offsets, not a view,
+   * since a Buffer object per event costs more than the sub-batches that would read it.
+   */
+  readonly buffer: Buffer;
+  readonly start: number;
+  readonly end: number;
   /** Meta's age window for this event, less the margin (ms since epoch). */
   readonly ageDeadline: number;
   /** The retry deadline; equals ageDeadline until the first attempt. */
@@ -20,7 +25,7 @@ export interface PendingEvent<R> {
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
 const PREFIX = Buffer.from('{"data":[');
-const COMMA = Buffer.from(",");
+const COMMA = 0x2c;
 const encoder = new TextEncoder();
 
 /** The top-level parameters after `data`, serialized once per dataset (spec §1.4). */
@@ -34,13 +39,15 @@ export function bodySuffix(params: Readonly<Record<string, string | undefined>>)
 
 /** A body for any list of pending events (sub-batches); the first attempt uses the batch's own. */
 export function buildBody(events: readonly PendingEvent<unknown>[], suffix: Buffer): Buffer {
-  const parts: Uint8Array[] = [PREFIX];
+  const body = Buffer.allocUnsafe(bodyBytes(events, suffix));
+  let offset = PREFIX.copy(body, 0);
   for (let i = 0; i < events.length; i++) {
-    if (i > 0) parts.push(COMMA);
-    parts.push((events[i] as PendingEvent<unknown>).chunk);
+    const event = events[i] as PendingEvent<unknown>;
+    if (i > 0) body[offset++] = COMMA;
+    offset += event.buffer.copy(body, offset, event.start, event.end);
   }
-  parts.push(suffix);
-  return Buffer.concat(parts);
+  suffix.copy(body, offset);
+  return body;
 }
 
 export interface BatchLimits {
@@ -52,7 +59,7 @@ export interface BatchLimits {
 export interface Batch<R> {
   readonly events: PendingEvent<R>[];
   readonly body: Buffer;
-  /** The whole buffer behind `body` and the chunks, to hand back to the pool once the batch settles. */
+  /** The buffer behind `body` and the events' bytes, handed back to the pool once the batch settles. */
   readonly buffer: Buffer | undefined;
 }
 
@@ -114,11 +121,13 @@ export class BatchBuilder<R> {
     if (start >= end) return undefined;
     const { read, written } = encoder.encodeInto(json, this.#buffer.subarray(start, end));
     if (read < json.length) return undefined;
-    if (start > this.#offset) this.#buffer[this.#offset] = 0x2c;
+    if (start > this.#offset) this.#buffer[this.#offset] = COMMA;
     this.#offset = start + written;
     const event: PendingEvent<R> = {
       ref,
-      chunk: this.#buffer.subarray(start, this.#offset),
+      buffer: this.#buffer,
+      start,
+      end: this.#offset,
       ageDeadline,
       deadline: ageDeadline,
     };
@@ -140,7 +149,7 @@ export class BatchBuilder<R> {
 /** Body bytes of a list of pending events. */
 export function bodyBytes(events: readonly PendingEvent<unknown>[], suffix: Buffer): number {
   let bytes = PREFIX.length + suffix.length + Math.max(0, events.length - 1);
-  for (const event of events) bytes += event.chunk.length;
+  for (const event of events) bytes += event.end - event.start;
   return bytes;
 }
 
@@ -154,13 +163,13 @@ export function splitIntoBatches<R>(
   let current: PendingEvent<R>[] = [];
   let bytes = PREFIX.length + suffix.length;
   for (const event of events) {
-    const added = (current.length > 0 ? 1 : 0) + event.chunk.length;
+    const added = (current.length > 0 ? 1 : 0) + (event.end - event.start);
     if (current.length > 0 && (current.length >= limits.maxEvents || bytes + added > limits.maxBodyBytes)) {
       batches.push(current);
       current = [];
       bytes = PREFIX.length + suffix.length;
     }
-    bytes += (current.length > 0 ? 1 : 0) + event.chunk.length;
+    bytes += (current.length > 0 ? 1 : 0) + (event.end - event.start);
     current.push(event);
   }
   if (current.length > 0) batches.push(current);
