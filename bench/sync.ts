@@ -5,7 +5,8 @@
 //   node bench/sync.ts [--rows 1000000] [--seed 1] [--runs 1] [--window 8] [--source csv|duckdb]
 //                      [--inline] [--node-flags="--max-semi-space-size=8"] [--cpu-prof DIR] [--rerun]
 // --inline: no worker thread (runConnection's `worker: false`), for comparison.
-// --node-flags: Node/V8 flags for the sync process (e.g. heap sizing), reported in the output.
+// --node-flags: Node/V8 flags for the sync process, reported in the output; by default the ones the
+//   bin starts Node with (src/cli/heap-flags.ts), so the process is sized as a user's `sync` is.
 // --rerun: a second sync over the same ledger, where every row is already delivered (skip speed).
 // The CSV is written to bench/.data/ (gitignored) and reused while its rows, seed and age fit.
 import { fork } from "node:child_process";
@@ -15,6 +16,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { MAIN_HEAP_FLAGS } from "../src/cli/heap-flags.ts";
 import { MESSY_ROW_COLUMNS, type MessyRow, messyRows } from "./messy-rows.ts";
 
 const DATASET = "1234567890";
@@ -33,7 +35,7 @@ const { values: args } = parseArgs({
     "cpu-prof": { type: "string" },
     rerun: { type: "boolean", default: false },
     inline: { type: "boolean", default: false },
-    "node-flags": { type: "string", default: "" },
+    "node-flags": { type: "string", default: MAIN_HEAP_FLAGS.join(" ") },
     role: { type: "string", default: "main" },
     csv: { type: "string" },
     url: { type: "string" },

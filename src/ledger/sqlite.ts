@@ -61,7 +61,7 @@ const DEFAULT_LIST_LIMIT = 100;
 // Measured on a 1M-row ledger (README): keys written in random order dirty about one page each; a
 // larger cache keeps those pages between batches, and rarer checkpoints copy a page dirtied by many
 // commits back to the database once instead of once per commit.
-const TUNING_PRAGMAS = ["PRAGMA cache_size = -65536", "PRAGMA wal_autocheckpoint = 10000"];
+const TUNING_PRAGMAS = ["PRAGMA cache_size = -16384", "PRAGMA wal_autocheckpoint = 10000"];
 
 const STATE_BY_CODE = new Map<number, RowState>(ROW_STATES.map((state) => [STATE_CODES[state], state]));
 const TERMINAL_LIST = TERMINAL_CODES.join(", ");

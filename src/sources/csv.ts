@@ -1,6 +1,14 @@
 import { createReadStream } from "node:fs";
-import { type CastingContext, type CsvError, type Info, type Options, parse } from "csv-parse";
+import { StringDecoder } from "node:string_decoder";
+import {
+  type CsvItem,
+  type CsvRecordErrorCode,
+  CsvRecordReader,
+  isRecordError,
+  sniffBom,
+} from "./csv-records.ts";
 import { fileError, resolveFiles, type SourceFile } from "./files.ts";
+import { sourceLabel } from "./labels.ts";
 import { type OpenReads, openReads } from "./lifecycle.ts";
 import {
   type CsvSourceConfig,
@@ -11,32 +19,27 @@ import {
   UnreadableRow,
 } from "./types.ts";
 
-/** csv-parse's per-record errors that we report as unreadable rows (codes are csv-parse's). */
-const RECORD_ERRORS: Readonly<Record<string, { code: string; reason: string }>> = {
-  CSV_RECORD_INCONSISTENT_COLUMNS: {
-    code: "csv.field_count",
-    reason: "number of fields differs from the header",
-  },
-  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: {
-    code: "csv.field_count",
-    reason: "number of fields differs from the header",
-  },
-  CSV_QUOTE_NOT_CLOSED: {
+/** Records the reader could not read, as unreadable rows. */
+const RECORD_ERRORS: Readonly<Record<CsvRecordErrorCode, { code: string; reason: string }>> = {
+  field_count: { code: "csv.field_count", reason: "number of fields differs from the header" },
+  quote_not_closed: {
     code: "csv.quote_not_closed",
     reason: "a quoted field is never closed; the rest of the file from here is unreadable",
   },
-  CSV_INVALID_CLOSING_QUOTE: {
-    code: "csv.invalid_quote",
-    reason: "a closing quote is followed by other characters",
+  invalid_quote: { code: "csv.invalid_quote", reason: "a closing quote is followed by other characters" },
+  record_too_large: {
+    code: "csv.record_too_large",
+    reason: "record is larger than 16 MiB; skipped up to the next line break",
   },
-  CSV_MAX_RECORD_SIZE: { code: "csv.record_too_large", reason: "record is larger than the parser's limit" },
 };
-const OTHER_RECORD_ERROR = { code: "csv.malformed", reason: "record is not valid CSV" };
+
+/** Large reads: fewer chunks to splice records across. */
+const READ_CHUNK_BYTES = 1 << 16;
 
 class HeaderError extends Error {}
 
 export function openCsv(config: CsvSourceConfig, { cwd }: OpenSourceOptions): Source {
-  const label = `csv ${config.path}`;
+  const label = sourceLabel(config);
   const reads = openReads();
   return {
     kind: "csv",
@@ -61,21 +64,40 @@ export function openCsv(config: CsvSourceConfig, { cwd }: OpenSourceOptions): So
   };
 }
 
-function parserOptions(config: CsvSourceConfig): Options {
-  return {
-    bom: true,
-    delimiter: config.delimiter ?? ",",
-    encoding: config.encoding ?? "utf8",
-    // Files concatenated from several systems mix line endings; a single detected one would leave
-    // stray "\r" in the last field of the other kind of line.
-    record_delimiter: ["\r\n", "\n"],
-    skip_empty_lines: true,
-    // A quote inside an unquoted field (`5" screen`) is data, not an error.
-    relax_quotes: true,
-    // Postgres' CSV convention: an unquoted empty field is NULL, a quoted one ("") the empty string.
-    cast: (value: string, context: CastingContext) =>
-      value === "" && !context.quoting && !context.header ? null : value,
-  };
+/**
+ * The file's records, decoded per its byte-order mark (which wins over the configured encoding,
+ * since it says what the bytes are) or the configured encoding.
+ */
+async function* records(
+  file: SourceFile,
+  config: CsvSourceConfig,
+  reads: OpenReads,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<CsvItem[]> {
+  const input = createReadStream(file.absolute, {
+    highWaterMark: READ_CHUNK_BYTES,
+    ...(signal ? { signal } : {}),
+  });
+  const untrack = reads.track(() => {
+    input.destroy();
+  });
+  const reader = new CsvRecordReader(config.delimiter ?? ",");
+  let decoder: StringDecoder | undefined;
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      let bytes = chunk;
+      if (decoder === undefined) {
+        const bom = sniffBom(chunk);
+        decoder = new StringDecoder(bom?.encoding ?? config.encoding ?? "utf8");
+        if (bom) bytes = chunk.subarray(bom.length);
+      }
+      yield reader.read(decoder.write(bytes));
+    }
+    yield reader.read(decoder?.end() ?? "", true);
+  } finally {
+    untrack();
+    input.destroy();
+  }
 }
 
 async function* readFile(
@@ -85,62 +107,48 @@ async function* readFile(
   reads: OpenReads,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<Row | UnreadableRow> {
-  const skipped: UnreadableRow[] = [];
-  const input = createReadStream(file.absolute, signal ? { signal } : {});
-  const parser = parse({
-    ...parserOptions(config),
-    columns: (header: unknown[]) => validHeader(header),
-    info: true,
-    skip_records_with_error: true,
-    on_skip: (error: CsvError | undefined) => {
-      const known = (error && RECORD_ERRORS[error.code]) ?? OTHER_RECORD_ERROR;
-      skipped.push(new UnreadableRow(file.display, lineOf(error), known.code, known.reason));
-    },
-  });
-  input.on("error", (error) => parser.destroy(error));
-  input.pipe(parser);
-  const release = () => {
-    input.destroy();
-    parser.destroy();
-  };
-  const untrack = reads.track(release);
+  let columns: string[] | undefined;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Row; info: Info }>) {
-      // The parser reports skipped records as it meets them, ahead of the records it still buffers.
-      while (skipped.length > 0 && (skipped[0]?.line ?? 0) < info.lines)
-        yield skipped.shift() as UnreadableRow;
-      signal?.throwIfAborted();
-      yield record;
+    for await (const items of records(file, config, reads, signal)) {
+      for (const item of items) {
+        if (columns === undefined) {
+          if (isRecordError(item)) throw new HeaderError("header row is not valid CSV");
+          columns = validHeader(item.fields);
+          continue;
+        }
+        signal?.throwIfAborted();
+        if (isRecordError(item)) {
+          const known = RECORD_ERRORS[item.error];
+          yield new UnreadableRow(file.display, item.line, known.code, known.reason);
+          continue;
+        }
+        const row: Row = {};
+        const fields = item.fields;
+        for (let i = 0; i < columns.length; i++) row[columns[i] as string] = fields[i];
+        yield row;
+      }
     }
-    yield* skipped;
   } catch (error) {
     signal?.throwIfAborted();
     if (error instanceof HeaderError)
       throw new SourceError(label, "query", `${file.display}: ${error.message}`);
     throw fileError(label, file.display, error);
-  } finally {
-    untrack();
-    release();
   }
 }
 
 async function readHeader(file: SourceFile, config: CsvSourceConfig, label: string): Promise<string[]> {
-  const input = createReadStream(file.absolute);
-  const parser = parse({ ...parserOptions(config), to_line: 1 });
-  input.on("error", (error) => parser.destroy(error));
-  input.pipe(parser);
   try {
-    for await (const header of parser as AsyncIterable<unknown[]>) return validHeader(header);
+    for await (const items of records(file, config, openReads(), undefined)) {
+      const first = items[0];
+      if (first === undefined) continue;
+      if (isRecordError(first)) throw new HeaderError("header row is not valid CSV");
+      return validHeader(first.fields);
+    }
     throw new HeaderError("file is empty: no header row");
   } catch (error) {
     if (error instanceof HeaderError)
       throw new SourceError(label, "query", `${file.display}: ${error.message}`);
-    if (isCsvError(error))
-      throw new SourceError(label, "query", `${file.display}: header row is not valid CSV`);
     throw fileError(label, file.display, error);
-  } finally {
-    input.destroy();
-    parser.destroy();
   }
 }
 
@@ -170,17 +178,5 @@ function assertSameColumns(
     label,
     "query",
     `${other.file.display} ${difference} compared with ${first.file.display}`,
-  );
-}
-
-function lineOf(error: CsvError | undefined): number {
-  const lines = (error as { lines?: unknown } | undefined)?.lines;
-  return typeof lines === "number" ? lines : 0;
-}
-
-function isCsvError(error: unknown): error is CsvError {
-  return (
-    typeof (error as { code?: unknown } | null)?.code === "string" &&
-    String((error as CsvError).code).startsWith("CSV_")
   );
 }

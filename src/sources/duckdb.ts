@@ -9,6 +9,7 @@ import {
   JSDuckDBValueConverter,
 } from "@duckdb/node-api";
 import { resolveFiles, type SourceFile } from "./files.ts";
+import { sourceLabel } from "./labels.ts";
 import { abortable, type OpenReads, openReads, whenAborted } from "./lifecycle.ts";
 import { redactText, withoutQuotedValues } from "./redact.ts";
 import { assertDistinctColumns } from "./sql.ts";
@@ -84,7 +85,7 @@ interface DuckdbPlan {
 }
 
 export function openParquet(config: ParquetSourceConfig, { cwd }: OpenSourceOptions): Source {
-  const label = `parquet ${config.path}`;
+  const label = sourceLabel(config);
   return duckdbSource({
     label,
     kind: "parquet",
@@ -103,7 +104,7 @@ export function openParquet(config: ParquetSourceConfig, { cwd }: OpenSourceOpti
 export function openDuckdb(config: DuckdbSourceConfig, { cwd }: OpenSourceOptions): Source {
   const database = config.database === undefined ? ":memory:" : resolve(cwd, config.database);
   return duckdbSource({
-    label: `duckdb ${config.database ?? ":memory:"}`,
+    label: sourceLabel(config),
     kind: "duckdb",
     database,
     cwd,

@@ -1,8 +1,6 @@
 import { openCsv } from "./csv.ts";
-import { openDuckdb, openParquet } from "./duckdb.ts";
-import { openMysql } from "./mysql.ts";
+import { lazySource } from "./lazy.ts";
 import { openNdjson } from "./ndjson.ts";
-import { openPostgres } from "./postgres.ts";
 import { openSqlite } from "./sqlite.ts";
 import type { OpenSourceOptions, Source, SourceConfig, SourceConfigOf, SourceKind } from "./types.ts";
 
@@ -36,10 +34,13 @@ const OPENERS: {
 } = {
   csv: openCsv,
   ndjson: openNdjson,
-  parquet: openParquet,
-  duckdb: openDuckdb,
-  postgres: openPostgres,
-  mysql: openMysql,
+  parquet: (config, options) =>
+    lazySource(config, options, async () => (await import("./duckdb.ts")).openParquet),
+  duckdb: (config, options) =>
+    lazySource(config, options, async () => (await import("./duckdb.ts")).openDuckdb),
+  postgres: (config, options) =>
+    lazySource(config, options, async () => (await import("./postgres.ts")).openPostgres),
+  mysql: (config, options) => lazySource(config, options, async () => (await import("./mysql.ts")).openMysql),
   sqlite: openSqlite,
 };
 

@@ -1,4 +1,4 @@
-import { DEFAULT_BATCH_SIZE } from "./postgres.ts";
+import { DEFAULT_BATCH_SIZE } from "./sql.ts";
 import type { SourceConfigOf, SourceKind } from "./types.ts";
 
 export interface SourceFieldSpec {

@@ -1,7 +1,8 @@
 import type { Readable } from "node:stream";
 import mysql, { type Connection, type FieldPacket } from "mysql2";
+import { sourceLabel } from "./labels.ts";
 import { abortable, openReads, whenAborted } from "./lifecycle.ts";
-import { maskUrl, secretsOfUrl } from "./redact.ts";
+import { secretsOfUrl } from "./redact.ts";
 import { assertDistinctColumns, driverError } from "./sql.ts";
 import type { MysqlSourceConfig, OpenSourceOptions, Row, Source, SourceErrorCode } from "./types.ts";
 
@@ -39,7 +40,7 @@ function classify(code: string | undefined): SourceErrorCode {
 }
 
 export function openMysql(config: MysqlSourceConfig, _options: OpenSourceOptions): Source {
-  const label = `mysql ${maskUrl(config.url)}`;
+  const label = sourceLabel(config);
   const secrets = secretsOfUrl(config.url);
   const reads = openReads();
   const fail = (error: unknown) => driverError(label, error, classify, secrets);

@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileError, resolveFiles, type SourceFile } from "./files.ts";
+import { sourceLabel } from "./labels.ts";
 import { type OpenReads, openReads } from "./lifecycle.ts";
 import {
   type NdjsonSourceConfig,
@@ -11,7 +12,7 @@ import {
 } from "./types.ts";
 
 export function openNdjson(config: NdjsonSourceConfig, { cwd }: OpenSourceOptions): Source {
-  const label = `ndjson ${config.path}`;
+  const label = sourceLabel(config);
   const reads = openReads();
   return {
     kind: "ndjson",

@@ -1,12 +1,18 @@
 import pg from "pg";
 import Cursor from "pg-cursor";
+import { sourceLabel } from "./labels.ts";
 import { openReads, whenAborted } from "./lifecycle.ts";
-import { maskUrl, secretsOfUrl } from "./redact.ts";
-import { assertDistinctColumns, driverError, probeQuery, withoutTrailingSemicolons } from "./sql.ts";
+import { secretsOfUrl } from "./redact.ts";
+import {
+  assertDistinctColumns,
+  DEFAULT_BATCH_SIZE,
+  driverError,
+  probeQuery,
+  withoutTrailingSemicolons,
+} from "./sql.ts";
 import type { OpenSourceOptions, PostgresSourceConfig, Row, Source, SourceErrorCode } from "./types.ts";
 import { integerFromText } from "./values.ts";
 
-export const DEFAULT_BATCH_SIZE = 1000;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 const OID = { int8: 20, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
@@ -56,7 +62,7 @@ function classify(code: string | undefined, message: string): SourceErrorCode {
 }
 
 export function openPostgres(config: PostgresSourceConfig, _options: OpenSourceOptions): Source {
-  const label = `postgres ${maskUrl(config.url)}`;
+  const label = sourceLabel(config);
   const secrets = secretsOfUrl(config.url);
   const batchSize = config.batch_size ?? DEFAULT_BATCH_SIZE;
   const reads = openReads();

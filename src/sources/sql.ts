@@ -2,6 +2,9 @@
 import { redactText, withoutQuotedValues } from "./redact.ts";
 import { SourceError, type SourceErrorCode } from "./types.ts";
 
+/** Rows fetched per round trip by cursor-based SQL sources, unless configured. */
+export const DEFAULT_BATCH_SIZE = 1000;
+
 /** The user's query as a derived table returning no row: the server plans it and reports its columns. */
 export function probeQuery(query: string): string {
   // Newlines keep a trailing `-- comment` in the user's query from swallowing the closing parenthesis.

@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { sourceLabel } from "./labels.ts";
 import { openReads } from "./lifecycle.ts";
 import { assertDistinctColumns, driverError } from "./sql.ts";
 import type { OpenSourceOptions, Row, Source, SourceErrorCode, SqliteSourceConfig } from "./types.ts";
@@ -22,7 +23,7 @@ function classify(_code: string | undefined, message: string, errcode?: number):
 }
 
 export function openSqlite(config: SqliteSourceConfig, { cwd }: OpenSourceOptions): Source {
-  const label = `sqlite ${config.path}`;
+  const label = sourceLabel(config);
   const file = resolve(cwd, config.path);
   const reads = openReads();
   const fail = (error: unknown) =>

@@ -29,10 +29,14 @@ import {
   type StopDescription,
 } from "./stage-protocol.ts";
 
-/** Rows per chunk: one ledger lookup, one message to the stage. */
-const CHUNK_ROWS = 1000;
-/** Chunks sent to the stage and not yet taken by its client: reading stays just ahead of delivery. */
-const CHUNKS_AHEAD = 2;
+/**
+ * Rows per chunk: one ledger lookup, one message to the stage. Small, with reading just ahead of
+ * delivery, so rows die young on both threads: a chunk that waits outlives V8's young generation,
+ * and the old generation then fills with rows that are garbage by the time it is collected.
+ */
+const CHUNK_ROWS = 256;
+/** Chunks sent to the stage and not yet taken by its client. */
+const CHUNKS_AHEAD = 3;
 /**
  * Events queued per dataset ahead of the client, on the stage's own thread: a hand-off, not a buffer
  * (the client holds its own window of batches). Small, so events die young.
@@ -230,7 +234,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
   let stage: StageLink | undefined;
   let readError: unknown;
   try {
-    stage = openStage(
+    stage = await openStage(
       {
         name,
         connection,
@@ -249,12 +253,16 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
       notify();
     });
     const reader = new ChunkReader(source.rows({ signal: readSignal }), compiled.rowKey, CHUNK_ROWS);
-    for (let chunk = await reader.read(); chunk !== undefined; chunk = await reader.read()) {
-      const rows = await judge(chunk);
+    for (;;) {
+      // Room first, then read: the rows go to the stage as soon as the ledger has judged them.
       while (sent - taken >= CHUNKS_AHEAD && !readSignal.aborted) {
         await heard();
         await recorder.flushIfFull();
       }
+      readSignal.throwIfAborted();
+      const chunk = await reader.read();
+      if (chunk === undefined) break;
+      const rows = await judge(chunk);
       readSignal.throwIfAborted();
       if (rows.length > 0) {
         stage.send({ type: "rows", seq: sent++, rows, nowSeconds: Math.floor(now() / 1000) });

@@ -1,8 +1,9 @@
 // The run's end of the delivery stage: the same messages whether the stage runs on a worker thread
 // (the default: another core, and a heap with limits of its own) or inline on the run's thread.
+import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
 import type { GraphClientOptions, Logger } from "../meta/graph/index.ts";
-import { DeliveryStage } from "./delivery-stage.ts";
+import type { DeliveryStage } from "./delivery-stage.ts";
 import type { CompiledConnection } from "./prepare.ts";
 import type { StageInbound, StageOutbound, StageSetup } from "./stage-protocol.ts";
 
@@ -33,25 +34,35 @@ const WORKER_HEAP = { maxYoungGenerationSizeMb: 48, maxOldGenerationSizeMb: 256 
 /** How long a worker that said `end` gets to exit by itself before it is terminated. */
 const EXIT_GRACE_MS = 5000;
 
-export function openStage(
+/**
+ * The stage, on a worker or inline. The stage's modules (the Graph client, normalizers) are loaded
+ * only inline: on a worker they would be this thread's memory for nothing (undici alone is ~28 MB).
+ */
+export async function openStage(
   setup: StageSetup,
   options: LinkOptions,
   onMessage: (message: StageOutbound) => void,
-): StageLink {
-  return options.worker ? new WorkerLink(setup, onMessage) : new InlineLink(setup, options, onMessage);
+): Promise<StageLink> {
+  if (options.worker) return new WorkerLink(setup, onMessage);
+  const { DeliveryStage } = await import("./delivery-stage.ts");
+  return new InlineLink(new DeliveryStage(setup, onMessage, stageOptions(options)));
+}
+
+function stageOptions(options: LinkOptions): ConstructorParameters<typeof DeliveryStage>[2] {
+  return {
+    compiled: options.compiled,
+    ...(options.client && { client: options.client }),
+    ...(options.logger && { logger: options.logger }),
+  };
 }
 
 class InlineLink implements StageLink {
   readonly #stage: DeliveryStage;
   readonly done: Promise<void>;
 
-  constructor(setup: StageSetup, options: LinkOptions, onMessage: (message: StageOutbound) => void) {
-    this.#stage = new DeliveryStage(setup, onMessage, {
-      compiled: options.compiled,
-      ...(options.client && { client: options.client }),
-      ...(options.logger && { logger: options.logger }),
-    });
-    this.done = this.#stage.run();
+  constructor(stage: DeliveryStage) {
+    this.#stage = stage;
+    this.done = stage.run();
   }
 
   send(message: StageInbound): void {
@@ -71,6 +82,10 @@ class WorkerLink implements StageLink {
   #ended = false;
 
   constructor(setup: StageSetup, onMessage: (message: StageOutbound) => void) {
+    // A --max-semi-space-size given at start-up (the bin's, for the main thread) would override the
+    // worker's young generation limit; a heap reads the flag when it is created, so this resets it
+    // for the worker without touching the heaps that exist.
+    setFlagsFromString("--max-semi-space-size=0");
     this.#worker = new Worker(new URL("./stage-worker.ts", import.meta.url), {
       workerData: setup,
       resourceLimits: WORKER_HEAP,

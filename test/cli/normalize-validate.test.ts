@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { describe, it } from "node:test";
+import { MAIN_HEAP_FLAGS } from "../../src/cli/heap-flags.ts";
 import { sha256 } from "../../src/meta/hash.ts";
 import { jsonLines, runCli } from "../helpers/cli.ts";
 
@@ -131,5 +134,16 @@ describe("bin/capi-sync.js", () => {
     });
     assert.equal(piped.status, 0);
     assert.equal(JSON.parse(piped.stdout).em, sha256("a@b.co"));
+  });
+
+  it("starts Node with the main thread's heap flags when run as an executable", () => {
+    const bin = new URL("../../bin/capi-sync.js", import.meta.url).pathname;
+    const shebang = readFileSync(bin, "utf8").split("\n")[0];
+    assert.equal(shebang, `#!/usr/bin/env -S node ${MAIN_HEAP_FLAGS.join(" ")}`);
+    // Executed directly, as npm's bin links run it: the shebang's `node` is the one on PATH.
+    const path = `${dirname(process.execPath)}:${process.env.PATH ?? ""}`;
+    const help = spawnSync(bin, ["help"], { encoding: "utf8", env: { ...process.env, PATH: path } });
+    assert.equal(help.status, 0, help.stderr);
+    assert.match(help.stdout, /normalize/);
   });
 });

@@ -81,8 +81,16 @@ function remember(
     outcomes = new Map();
     memo.byCountry.set(country ?? "", outcomes);
   }
-  outcomes.set(trimmed, outcome);
+  outcomes.set(unpinned(trimmed), outcome);
   memo.size++;
+}
+
+/**
+ * The value as a string of its own. A value cut from a larger string (a CSV chunk, a packed batch of
+ * rows) may be a V8 slice that keeps the whole larger string alive; a memo entry would then pin it.
+ */
+function unpinned(value: string): string {
+  return ` ${value}`.slice(1);
 }
 
 interface KeyRule {

@@ -1,0 +1,40 @@
+// Sources whose drivers are heavy (DuckDB's native library, pg, mysql2: ~65 MB of resident memory
+// between them) load them on first use, so a CSV sync never pays for them.
+import { sourceLabel } from "./labels.ts";
+import type {
+  OpenSourceOptions,
+  Row,
+  RowsOptions,
+  Source,
+  SourceConfigOf,
+  SourceKind,
+  UnreadableRow,
+} from "./types.ts";
+
+export type Opener<K extends SourceKind> = (config: SourceConfigOf<K>, options: OpenSourceOptions) => Source;
+
+/** A source that imports its module when it is first read or checked. */
+export function lazySource<K extends SourceKind>(
+  config: SourceConfigOf<K>,
+  options: OpenSourceOptions,
+  load: () => Promise<Opener<K>>,
+): Source {
+  let opened: Promise<Source> | undefined;
+  const source = (): Promise<Source> => {
+    opened ??= load().then((open) => open(config, options));
+    return opened;
+  };
+  return {
+    kind: config.kind,
+    describe: () => sourceLabel(config),
+    rows: (rowsOptions?: RowsOptions): AsyncIterable<Row | UnreadableRow> => ({
+      async *[Symbol.asyncIterator]() {
+        yield* (await source()).rows(rowsOptions);
+      },
+    }),
+    check: async () => (await source()).check(),
+    close: async () => {
+      if (opened) await (await opened).close();
+    },
+  };
+}
