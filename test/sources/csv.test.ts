@@ -181,3 +181,23 @@ test("csv: a slow consumer holds the writer back (back-pressure through a FIFO)"
     `writer got ${acceptedWhileSlow} bytes ahead of a reader at row 10`,
   );
 });
+
+test("csv: multi-byte characters cut by read boundaries, and lines longer than a read, arrive whole", async (t) => {
+  const dir = await tempDir(t);
+  const lines = ["id,name,note"];
+  // 3-byte "€" and 4-byte "😀" at every offset against the 64 KiB reads.
+  for (let i = 0; i < 30_000; i++) lines.push(`${i},${"€".repeat(i % 7)}Zoë😀,"multi\nline ${i % 3}"`);
+  const long = "x".repeat(3 * 1024 * 1024);
+  lines.push(`long,${long},"${long}"`);
+  await writeFile(join(dir, "a.csv"), `${lines.join("\r\n")}\n`);
+  const { rows, unreadable } = await readAll(openSource({ kind: "csv", path: "a.csv" }, { cwd: dir }));
+  assert.deepEqual(unreadable, []);
+  assert.equal(rows.length, 30_001);
+  for (let i = 0; i < 30_000; i++) {
+    const row = rows[i] as Record<string, unknown>;
+    assert.equal(row.name, `${"€".repeat(i % 7)}Zoë😀`);
+    assert.equal(row.note, `multi\nline ${i % 3}`);
+  }
+  assert.equal((rows[30_000] as Record<string, unknown>).name, long);
+  assert.equal((rows[30_000] as Record<string, unknown>).note, long);
+});
