@@ -1,17 +1,12 @@
 // One row → what to do with it: an event ready to send, or a local verdict that never reaches
 // Meta. Mapping, normalization and validation, in that order; shared by sync, preview and quality.
 import type { ConnectionConfig } from "../config/schema.ts";
-import {
-  type CompiledMapping,
-  compileMapping,
-  compileRowKey,
-  type MapResult,
-  type Row,
-} from "../mapping/index.ts";
+import type { CompiledMapping, MapResult, Row } from "../mapping/index.ts";
 import type { Diagnostic } from "../meta/diagnostics.ts";
 import type { ServerEvent } from "../meta/event.ts";
 import { type NormalizeOptions, normalizeUserData } from "../meta/normalize.ts";
 import { validateEvent } from "../meta/validate.ts";
+import { compileMappingAndKey } from "./mapping-and-key.ts";
 
 export type Evaluated =
   | {
@@ -50,8 +45,7 @@ export function compileConnection(
   connection: ConnectionConfig,
   defaults: ConnectionDefaults = {},
 ): CompiledConnection {
-  const keyColumns = Array.isArray(connection.key) ? connection.key : [connection.key];
-  const mapping = compileMapping(connection.mapping, { connection: name, key: keyColumns });
+  const { mapping, rowKey } = compileMappingAndKey(name, connection);
   const normalize: NormalizeOptions = {
     defaultCountry: connection.normalization?.default_country ?? defaults.default_country,
     hashedOnly: connection.normalization?.hashed_only ?? defaults.hashed_only,
@@ -73,7 +67,7 @@ export function compileConnection(
   };
   return {
     mapping,
-    rowKey: compileRowKey(keyColumns),
+    rowKey,
     normalize,
     evaluate(row, rowNumber, nowSeconds) {
       const mapped = mapping.map(row, rowNumber);

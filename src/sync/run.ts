@@ -16,8 +16,9 @@ import {
 } from "../ledger/index.ts";
 import type { GraphClientOptions, Logger } from "../meta/graph/index.ts";
 import { openSource, type Source, type SourceConfig, SourceError } from "../sources/index.ts";
+import { compileMappingAndKey } from "./mapping-and-key.ts";
 import { OutcomeRecorder } from "./outcome-recorder.ts";
-import { type ConnectionDefaults, compileConnection } from "./prepare.ts";
+import type { ConnectionDefaults } from "./prepare.ts";
 import { ChunkReader, type ReadChunk } from "./row-chunks.ts";
 import { openStage, type StageLink } from "./stage-link.ts";
 import {
@@ -108,7 +109,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
   const kind: RunKind = baseline ? "baseline" : requestedKind;
 
   // Compiled before the run starts: a bad mapping is a config error, not a failed run.
-  const compiled = compileConnection(name, connection, options.defaults);
+  const compiled = compileMappingAndKey(name, connection);
   const source = options.source ?? openConfiguredSource(connection, options.baseDir);
   const now = options.now ?? Date.now;
 
@@ -244,7 +245,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
         logs: options.logger !== undefined,
         channelEvents: CHANNEL_EVENTS,
       },
-      { worker, compiled, client: options.client, logger: options.logger },
+      { worker, client: options.client, logger: options.logger },
       onMessage,
     );
     stage.done.catch((error: unknown) => {

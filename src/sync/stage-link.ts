@@ -4,7 +4,6 @@ import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
 import type { GraphClientOptions, Logger } from "../meta/graph/index.ts";
 import type { DeliveryStage } from "./delivery-stage.ts";
-import type { CompiledConnection } from "./prepare.ts";
 import type { StageInbound, StageOutbound, StageSetup } from "./stage-protocol.ts";
 
 export interface StageLink {
@@ -17,8 +16,7 @@ export interface StageLink {
 
 export interface LinkOptions {
   readonly worker: boolean;
-  /** Inline only: the compiled connection, client settings with functions, the client's logger. */
-  readonly compiled: CompiledConnection;
+  /** Inline only: client settings with functions, the client's logger. */
   readonly client: Partial<GraphClientOptions> | undefined;
   readonly logger: Logger | undefined;
 }
@@ -29,7 +27,7 @@ export interface LinkOptions {
  * and saved about 8% of the worker's CPU (fewer scavenges; bench/sync.ts). The old-generation cap is
  * far above the stage's working set (normalizer caches, the client's window of batches): a backstop.
  */
-const WORKER_HEAP = { maxYoungGenerationSizeMb: 48, maxOldGenerationSizeMb: 256 } as const;
+const WORKER_HEAP = { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 256 } as const;
 
 /** How long a worker that said `end` gets to exit by itself before it is terminated. */
 const EXIT_GRACE_MS = 5000;
@@ -50,7 +48,6 @@ export async function openStage(
 
 function stageOptions(options: LinkOptions): ConstructorParameters<typeof DeliveryStage>[2] {
   return {
-    compiled: options.compiled,
     ...(options.client && { client: options.client }),
     ...(options.logger && { logger: options.logger }),
   };

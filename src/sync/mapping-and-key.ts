@@ -1,0 +1,16 @@
+// The part of a compiled connection the reading thread needs: the ledger key of a row, and the
+// mapping compiled once so a bad expression stops the run before any row is read. Apart from
+// prepare.ts so that thread does not load the normalizers and validators (phone and country data).
+import type { ConnectionConfig } from "../config/schema.ts";
+import { type CompiledMapping, compileMapping, compileRowKey, type Row } from "../mapping/index.ts";
+
+export function compileMappingAndKey(
+  name: string,
+  connection: ConnectionConfig,
+): { readonly mapping: CompiledMapping; readonly rowKey: (row: Row) => string } {
+  const keyColumns = Array.isArray(connection.key) ? connection.key : [connection.key];
+  return {
+    mapping: compileMapping(connection.mapping, { connection: name, key: keyColumns }),
+    rowKey: compileRowKey(keyColumns),
+  };
+}
