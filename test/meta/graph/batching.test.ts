@@ -80,11 +80,15 @@ describe("batch cutting", () => {
               batch.events.map((e) => JSON.parse(JSON.stringify(list[e.ref]))),
             );
           }
-          // Greedy: a batch closes only when the next event would not fit.
+          // Greedy: a batch closes only when the event offered next would not fit (an event too big
+          // even alone also closes it: it was offered, and refused).
           for (let i = 0; i + 1 < batches.length; i++) {
             const batch = batches[i] as { events: PendingEvent<number>[] };
+            const offered = (batch.events.at(-1) as PendingEvent<number>).ref + 1;
+            if (tooBig.includes(offered)) continue;
             const next = (batches[i + 1] as { events: PendingEvent<number>[] })
               .events[0] as PendingEvent<number>;
+            assert.equal(next.ref, offered);
             const withNext = bodyBytes([...batch.events, next], suffix);
             assert.ok(batch.events.length === maxEvents || withNext > maxBodyBytes);
           }
