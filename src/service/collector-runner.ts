@@ -1,16 +1,25 @@
 // Wires the collector into `serve`: its routes on the service's server, its durable queue next to
-// the ledger, and one delivery loop per collector connection that drains the queue in micro-batches
-// through the same pipeline as `sync`. A queued event is acknowledged (deleted) only once the ledger
-// holds its outcome, so a crash between acceptance and delivery loses nothing.
+// the ledger, and one delivery loop per collector connection (collector-delivery.ts) that drains the
+// queue in micro-batches through the same pipeline as `sync`. A queued event is acknowledged
+// (deleted) only once the ledger holds its outcome, so a crash between acceptance and delivery loses
+// nothing.
+//
+// Where delivery runs: in a process of its own (collector-delivery-process.ts), at a lower CPU
+// priority, with its own ledger connection and queue reader, so that mapping, hashing,
+// serialization, requests, ledger writes and the garbage collection they cause never delay an
+// acknowledgement. A ledger or queue that is not a file (`:memory:`) cannot be shared with another
+// process; then, and for client settings that are functions (tests), the loops run in serve's.
+import { mkdir } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
-import type { CollectorSourceSettings, ConnectionConfig } from "../config/schema.ts";
-import type { Ledger } from "../ledger/index.ts";
-import { compileRowKey, type Row } from "../mapping/index.ts";
-import type { Source } from "../sources/index.ts";
-import { type RunReport, runConnection } from "../sync/run.ts";
-import { CollectorQueue, createCollector, type QueuedRow } from "./collector/index.ts";
+import type { CollectorSourceSettings } from "../config/schema.ts";
+import { parseLedgerLocation } from "../ledger/index.ts";
+import type { GraphClientOptions } from "../meta/graph/index.ts";
+import type { RunReport } from "../sync/run.ts";
+import { CollectorQueue, createCollector } from "./collector/index.ts";
+import { type DeliveryReporter, deliverLoop } from "./collector-delivery.ts";
+import { DeliveryProcess } from "./collector-delivery-host.ts";
+import type { Halt } from "./runner.ts";
 import type { AttachCollector, CollectorAttachment, CollectorContext } from "./service.ts";
 
 /** Where the queue lives: beside the ledger file, or in `.capi-sync/` for a non-file ledger. */
@@ -22,17 +31,27 @@ function queuePath(context: CollectorContext): string {
     : join(dirname(ledgerFile), "collector.db");
 }
 
+/** The ledger file of the config (relative to the config's directory), when it is one. */
+function ledgerFile(context: CollectorContext): string | undefined {
+  const parsed = parseLedgerLocation(context.loaded.config.state, context.loaded.baseDir);
+  return parsed.kind === "sqlite" ? parsed.path : undefined;
+}
+
 export interface CollectorRunnerOptions {
   /** Called after each micro-batch run (metrics, tests). */
   readonly onReport?: (report: RunReport) => void;
   /** Overrides of the queue's location (tests). */
   readonly queuePath?: string;
-  readonly client?: Parameters<typeof runConnection>[0]["client"];
+  readonly client?: Partial<GraphClientOptions>;
+  /** Deliver in a process of its own when the ledger and the queue are files (default true). */
+  readonly process?: boolean;
 }
 
 export function collectorRunner(runnerOptions: CollectorRunnerOptions = {}): AttachCollector {
   return async (app: FastifyInstance, context: CollectorContext): Promise<CollectorAttachment> => {
-    const queue = await CollectorQueue.open({ path: runnerOptions.queuePath ?? queuePath(context) });
+    const path = runnerOptions.queuePath ?? queuePath(context);
+    if (path !== ":memory:") await mkdir(dirname(path), { recursive: true });
+    const queue = await CollectorQueue.open({ path });
     const settings = context.connections.map(([name, connection]) => ({
       name,
       connection,
@@ -49,132 +68,101 @@ export function collectorRunner(runnerOptions: CollectorRunnerOptions = {}): Att
     });
     await app.register(collector.plugin);
 
-    const stop = new AbortController();
-    const loops = settings.map(({ name, connection, source }) =>
-      deliverLoop({
-        name,
-        connection,
-        maxDelayMs: source.max_delay_ms,
-        queue,
-        context,
-        signal: stop.signal,
-        runnerOptions,
-      }),
-    );
-    return {
-      queueDepth: () => settings.map(({ name }) => [name, queue.depth(name)] as const),
-      async close(signal: AbortSignal) {
+    const halts = new Map<string, Halt>();
+    const reporter = serviceReporter(context, halts, runnerOptions.onReport);
+    const loops = settings.map(({ name, connection, source }) => ({
+      name,
+      connection,
+      maxDelayMs: source.max_delay_ms,
+    }));
+    const shared = { defaults: context.loaded.config.defaults, baseDir: context.loaded.baseDir };
+    const ledgerPath = ledgerFile(context);
+    const plainClient = !Object.values(runnerOptions.client ?? {}).some((v) => typeof v === "function");
+    let stopDelivery: (signal: AbortSignal) => Promise<unknown>;
+    if (runnerOptions.process !== false && ledgerPath !== undefined && path !== ":memory:" && plainClient) {
+      let delivery: DeliveryProcess;
+      try {
+        delivery = await DeliveryProcess.start(
+          { ledgerPath, queuePath: path, connections: loops, ...shared, client: runnerOptions.client },
+          queue,
+          reporter,
+          context.logger,
+        );
+      } catch (error) {
+        await queue.close();
+        throw error;
+      }
+      stopDelivery = (signal) => delivery.stop(signal);
+    } else {
+      const stop = new AbortController();
+      const running = loops.map(({ name, connection, maxDelayMs }) =>
+        deliverLoop({
+          name,
+          connection,
+          ...shared,
+          maxDelayMs,
+          queue,
+          ledger: context.ledger,
+          logger: context.logger,
+          reporter,
+          signal: stop.signal,
+          ...(runnerOptions.client && { client: runnerOptions.client }),
+        }),
+      );
+      stopDelivery = async (signal) => {
         stop.abort(new Error("service shutting down"));
         const abandon = new Promise<void>((resolve) =>
           signal.addEventListener("abort", () => resolve(), { once: true }),
         );
-        await Promise.race([Promise.allSettled(loops), abandon]);
+        await Promise.race([Promise.allSettled(running), abandon]);
+      };
+    }
+
+    return {
+      queueDepth: () => settings.map(({ name }) => [name, queue.depth(name)] as const),
+      halts: () => [...halts.values()],
+      async close(signal: AbortSignal) {
+        await stopDelivery(signal);
         await queue.close();
       },
     };
   };
 }
 
-interface LoopOptions {
-  readonly name: string;
-  readonly connection: ConnectionConfig;
-  readonly maxDelayMs: number;
-  readonly queue: CollectorQueue;
-  readonly context: CollectorContext;
-  readonly signal: AbortSignal;
-  readonly runnerOptions: CollectorRunnerOptions;
-}
-
-async function deliverLoop(options: LoopOptions): Promise<void> {
-  const { name, connection, queue, context, signal } = options;
-  const mode = connection.destination.test_event_code ? "test" : "live";
-  const rowKey = compileRowKey(Array.isArray(connection.key) ? connection.key : [connection.key]);
-  while (!signal.aborted) {
-    let rows: QueuedRow[];
-    try {
-      rows = await queue.waitForRows(name, { max: 1000, maxDelayMs: options.maxDelayMs, signal });
-    } catch {
-      return; // aborted: the rows stay queued for the next start
-    }
-    if (rows.length === 0) continue;
-    // Rows whose outcome the run records are acknowledged; the others (a stop, a failure) go back.
-    let report: RunReport;
-    try {
-      report = await runConnection({
-        name,
-        connection,
-        defaults: context.loaded.config.defaults,
-        baseDir: context.loaded.baseDir,
-        ledger: context.ledger,
-        source: rowsSource(rows),
-        // A micro-batch is too small to repay starting a worker thread.
-        worker: false,
-        logger: context.logger,
-        ...(options.runnerOptions.client && { client: options.runnerOptions.client }),
-      });
-    } catch (error) {
-      queue.release(rows.map((row) => row.id));
-      context.logger.error(
-        { connection: name, err: error instanceof Error ? error.name : "unknown" },
-        "collector delivery failed; the events stay queued and are retried",
-      );
-      await sleep(1000, undefined, { signal }).catch(() => undefined);
-      continue;
-    }
-    options.runnerOptions.onReport?.(report);
-    await settle(rows, rowKey, name, mode, context.ledger, queue);
-    if (report.stopKind === "auth" || report.stopKind === "config") {
-      context.logger.error(
-        { connection: name, err: report.message },
-        "collector delivery stopped; events stay queued",
-      );
-      return;
-    }
-  }
-}
-
-/** Acknowledges rows whose key now has a terminal outcome in the ledger; releases the rest. */
-async function settle(
-  rows: readonly QueuedRow[],
-  rowKey: (row: Row) => string,
-  connection: string,
-  mode: "live" | "test",
-  ledger: Ledger,
-  queue: CollectorQueue,
-): Promise<void> {
-  const keyOf = (row: QueuedRow): string | undefined => {
-    try {
-      return rowKey(row.message);
-    } catch {
-      return undefined;
-    }
-  };
-  const keyed = rows.map((row) => ({ row, key: keyOf(row) }));
-  const open = new Set(
-    await ledger.filterNew(
-      connection,
-      keyed.flatMap(({ key }) => (key === undefined ? [] : [key])),
-      { mode },
-    ),
-  );
-  // A row without a key cannot be accounted for by key; its run recorded it as rejected (row.key).
-  const done = keyed.filter(({ key }) => key === undefined || !open.has(key)).map(({ row }) => row.id);
-  const retry = keyed.filter(({ key }) => key !== undefined && open.has(key)).map(({ row }) => row.id);
-  if (done.length > 0) await queue.ack(done);
-  if (retry.length > 0) queue.release(retry);
-}
-
-/** The claimed messages as a one-shot source for runConnection (JSON messages, as NDJSON rows are). */
-function rowsSource(rows: readonly QueuedRow[]): Source {
+/** Micro-batch runs into the service's metrics; a refusal by Meta into /readyz and one log line. */
+function serviceReporter(
+  context: CollectorContext,
+  halts: Map<string, Halt>,
+  onReport: ((report: RunReport) => void) | undefined,
+): DeliveryReporter {
   return {
-    kind: "ndjson",
-    async *rows() {
-      for (const row of rows) yield row.message;
+    startBatch(connection) {
+      const run = context.metrics.startRun(connection);
+      return {
+        client: run.client,
+        requests: run.requests,
+        recorded: (outcomes) => run.recorded(outcomes),
+        finished: (report) => {
+          run.finished(report, context.clock.now());
+          onReport?.(report);
+        },
+        failed: () => run.failed(),
+      };
     },
-    async check() {
-      return {};
+    halted(connection, notice) {
+      halts.set(connection, {
+        connection,
+        kind: notice.kind,
+        message: notice.message,
+        runId: notice.runId,
+        at: new Date(context.clock.now()),
+      });
+      context.metrics.setHalted(connection, true);
+      context.logger.error(
+        { ...notice.fields, connection, run_id: notice.runId, stop_kind: notice.kind, halted: true },
+        `${notice.message} Collector connection ${connection} is halted: events are still accepted and ` +
+          "stay queued, and nothing is delivered until `capi-sync serve` restarts with the fix.",
+      );
     },
-    async close() {},
-    describe: () => "collector queue",
   };
 }

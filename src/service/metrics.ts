@@ -28,6 +28,8 @@ export interface RunInstruments {
   readonly client: Pick<GraphClientOptions, "onRequest" | "onWindowChange">;
   readonly requests: RequestScope;
   observe(ledger: Ledger): Ledger;
+  /** Outcomes the ledger recorded (what `observe` reports): rejections are counted by code. */
+  recorded(outcomes: readonly Outcome[]): void;
   finished(report: RunReport, finishedAtMs: number): void;
   /** The run threw before it could report (e.g. the ledger refused to start it). */
   failed(): void;
@@ -273,6 +275,7 @@ export class ServiceMetrics {
         ended: () => this.#inFlight.dec({ connection }),
       },
       observe: (ledger) => observeOutcomes(ledger, (outcomes) => this.#recorded(connection, outcomes)),
+      recorded: (outcomes) => this.#recorded(connection, outcomes),
       finished: (report, finishedAtMs) => {
         catchUp(report);
         this.#runs.inc({ connection, status: report.status });

@@ -157,7 +157,7 @@ export class ConnectionRunner {
  * (code, subcode, dataset, fbtrace_id) into its own halt line, so the stop is logged once. A
  * refusal the halt line does not take is logged as it came (`release`).
  */
-function foldStopLine(log: Logger) {
+export function foldStopLine(log: ClientLogger) {
   let held: { fields: Record<string, unknown>; message: string | undefined } | undefined;
   const logger: ClientLogger = {
     debug: (fields, message) => log.debug(fields, message),
@@ -185,7 +185,7 @@ function foldStopLine(log: Logger) {
 }
 
 /** The metrics' client hooks, after any the caller passed (tests observe requests too). */
-function chain(
+export function chain(
   first: Partial<GraphClientOptions> | undefined,
   second: Pick<GraphClientOptions, "onRequest" | "onWindowChange">,
 ): Pick<GraphClientOptions, "onRequest" | "onWindowChange"> {

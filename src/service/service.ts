@@ -13,13 +13,15 @@ import type { RunReport } from "../sync/run.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { buildHttp, type Readiness } from "./http.ts";
 import { ServiceMetrics } from "./metrics.ts";
-import { ConnectionRunner } from "./runner.ts";
+import { ConnectionRunner, type Halt } from "./runner.ts";
 import { Scheduler } from "./scheduler.ts";
 
 /** What the collector gives the service once attached: its queue depth, and a way to stop. */
 export interface CollectorAttachment {
   /** Accepted events not yet delivered, per connection; read at each /metrics scrape. */
   queueDepth(): Iterable<readonly [connection: string, depth: number]>;
+  /** Collector connections whose delivery Meta refused (token or configuration): shown by /readyz. */
+  halts(): readonly Halt[];
   /** Stop accepting; let deliveries in flight finish unless `signal` aborts (grace period over). */
   close(signal: AbortSignal): Promise<void>;
 }
@@ -32,6 +34,9 @@ export interface CollectorContext {
   readonly logger: Logger;
   /** Wire as the collector's `onMetric`: its counters join the service's /metrics. */
   readonly onMetric: ServiceMetrics["collectorMetric"];
+  /** For the delivery's run metrics (rows, rejections, requests, last successful run, halts). */
+  readonly metrics: ServiceMetrics;
+  readonly clock: Clock;
 }
 
 /** Registers the collector's routes on the service's server (the seam for src/service/collector). */
@@ -117,13 +122,14 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   await runner.seedLastSuccess(names);
 
   let stopping = false;
+  let collector: CollectorAttachment | undefined;
   const readiness = async (): Promise<Readiness> => {
     if (stopping) return { ready: false, body: { status: "stopping" } };
     const ledgerOk = await withTimeout(ledger.listRuns({ limit: 1 }), READY_CHECK_TIMEOUT_MS).then(
       () => true,
       () => false,
     );
-    const halted = runner.halts.map((h) => ({
+    const halted = [...runner.halts, ...(collector?.halts() ?? [])].map((h) => ({
       connection: h.connection,
       kind: h.kind,
       run_id: h.runId,
@@ -148,7 +154,6 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     ...(service.trusted_proxies && { trustedProxies: service.trusted_proxies }),
   });
 
-  let collector: CollectorAttachment | undefined;
   if (collected.length > 0) {
     if (options.attachCollector === undefined) {
       await app.close();
@@ -162,6 +167,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
       ledger,
       logger: logger.child({ component: "collector" }),
       onMetric: metrics.collectorMetric,
+      metrics,
+      clock,
     });
     const attached = collector;
     metrics.setQueueDepthSource(() => attached.queueDepth());

@@ -33,6 +33,8 @@ interface Serving {
   readonly child: ChildProcess;
   readonly url: Promise<string>;
   readonly exited: Promise<unknown>;
+  /** What serve wrote (JSON logs, and anything on stderr): shown when a wait times out. */
+  output(): string;
 }
 
 function serve(dir: string): Serving {
@@ -41,6 +43,9 @@ function serve(dir: string): Serving {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+  });
   const url = new Promise<string>((resolve, reject) => {
     child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString();
@@ -51,7 +56,7 @@ function serve(dir: string): Serving {
   });
   url.catch(() => {});
   const exited = new Promise((resolve) => child.on("exit", resolve));
-  return { child, url, exited };
+  return { child, url, exited, output: () => out };
 }
 
 function purchase(messageId: string) {
@@ -66,10 +71,16 @@ function purchase(messageId: string) {
   };
 }
 
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+async function until(
+  condition: () => boolean,
+  timeoutMs: number,
+  what: string,
+  serving?: Serving,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${serving ? `; serve wrote:\n${serving.output()}` : ""}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -164,9 +175,14 @@ describe("collector → pipeline → Meta", () => {
             .map((e) => (e.event as { event_id?: string }).event_id),
         );
       await until(
-        () => [...acknowledged].every((id) => deliveredIds().has(id)),
+        () => {
+          // Once per poll: the emulator answers from this process, so the check must stay cheap.
+          const delivered = deliveredIds();
+          return [...acknowledged].every((id) => delivered.has(id));
+        },
         20_000,
         "every acknowledged event",
+        second,
       );
     } finally {
       second.child.kill("SIGTERM");

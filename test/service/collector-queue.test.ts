@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { after, test } from "node:test";
 import { CollectorQueue, CollectorQueueError } from "../../src/service/collector/index.ts";
+import { QueueReader } from "../../src/service/collector/queue-reader.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "collector-queue-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -202,5 +203,118 @@ test("synchronous: full stores and reads back the same way", async () => {
     assert.equal(reopened.depth("web"), 1);
   } finally {
     await reopened.close();
+  }
+});
+
+test("a large ack is deleted in slices that appends can join, and resolves once all are gone", async () => {
+  const queue = await CollectorQueue.open({ path: freshPath() });
+  try {
+    await queue.append(
+      "web",
+      Array.from({ length: 1000 }, (_, i) => track(`m${i}`)),
+    );
+    const rows = await queue.claim("web", 1000);
+    const before = queue.stats().commits;
+    const acked = queue.ack(rows.map((row) => row.id));
+    // An append issued meanwhile does not wait for all thousand deletions.
+    let appendedFirst = false;
+    await Promise.all([
+      queue.append("web", [track("late")]).then(() => {
+        appendedFirst = true;
+      }),
+      acked.then(() => assert.equal(appendedFirst, true, "the append committed before the ack finished")),
+    ]);
+    assert.equal(queue.depth("web"), 1);
+    assert.equal(queue.stats().rowsAcked, 1000);
+    assert.ok(queue.stats().commits - before >= 5, "the deletions took several transactions");
+  } finally {
+    await queue.close();
+  }
+});
+
+test("onAppended hears of each commit that stored messages, with their connections", async () => {
+  const queue = await CollectorQueue.open({ path: freshPath() });
+  try {
+    const heard: string[][] = [];
+    const stop = queue.onAppended((connections) => heard.push([...connections].sort()));
+    await Promise.all([queue.append("web", [track("w1")]), queue.append("app", [track("a1")])]);
+    const [row] = await queue.claim("web", 1);
+    await queue.ack([row?.id ?? -1]);
+    assert.deepEqual(heard, [["app", "web"]], "one commit, both connections; an ack alone is not heard");
+    stop();
+    await queue.append("web", [track("w2")]);
+    assert.equal(heard.length, 1, "not after unsubscribing");
+  } finally {
+    await queue.close();
+  }
+});
+
+test("a reader in another process's place claims from its own connection; acks go through the writer", async () => {
+  const path = freshPath();
+  const queue = await CollectorQueue.open({ path });
+  const reader = QueueReader.open({ path });
+  try {
+    await queue.append("web", ["m1", "m2", "m3"].map(track));
+    await queue.append("app", [track("a1")]);
+    const first = await reader.waitForRows("web", { max: 2, maxDelayMs: 10_000 });
+    assert.deepEqual(
+      first.map((row) => row.message.messageId),
+      ["m1", "m2"],
+    );
+    assert.equal(reader.claimed("web"), 2);
+    // The oldest has waited long enough: the rest comes out without reaching `max`.
+    const second = await reader.waitForRows("web", { max: 1000, maxDelayMs: 0 });
+    assert.deepEqual(
+      second.map((row) => row.message.messageId),
+      ["m3"],
+    );
+    reader.release(first.map((row) => row.id));
+    const again = await reader.waitForRows("web", { max: 1000, maxDelayMs: 0 });
+    assert.deepEqual(
+      again.map((row) => row.message.messageId),
+      ["m1", "m2"],
+      "released rows come back first",
+    );
+    const ids = [...again, ...second].map((row) => row.id);
+    await queue.ack(ids);
+    reader.settled(ids);
+    assert.equal(reader.claimed("web"), 0);
+    assert.equal(queue.depth("web"), 0);
+    assert.equal(queue.depth("app"), 1, "other connections untouched");
+  } finally {
+    reader.close();
+    await queue.close();
+  }
+});
+
+test("a reader's wait resolves when woken after rows arrive, or when due; closing rejects it", async () => {
+  const path = freshPath();
+  const queue = await CollectorQueue.open({ path });
+  const reader = QueueReader.open({ path });
+  try {
+    const waiting = reader.waitForRows("web", { max: 3, maxDelayMs: 60_000 });
+    await queue.append("web", ["m1", "m2", "m3"].map(track));
+    reader.wake(["web"]);
+    assert.equal((await waiting).length, 3);
+
+    await queue.append("web", [track("m4")]);
+    const started = performance.now();
+    const due = await reader.waitForRows("web", { max: 1000, maxDelayMs: 80 });
+    assert.equal(due.length, 1);
+    assert.ok(performance.now() - started < 5000);
+
+    const controller = new AbortController();
+    const aborted = reader.waitForRows("web", { signal: controller.signal });
+    controller.abort(new Error("stop"));
+    await assert.rejects(aborted, /stop/);
+    const closing = assert.rejects(
+      reader.waitForRows("web"),
+      (error: unknown) => error instanceof CollectorQueueError && error.code === "queue_closed",
+    );
+    reader.close();
+    await closing;
+  } finally {
+    reader.close();
+    await queue.close();
   }
 });

@@ -9,20 +9,22 @@
 // also survives power loss, at the price of an fsync per commit (see README.md for measurements).
 //
 // Group commit: appends and acks issued while a transaction is being written wait and then share
-// the next one, so a burst of concurrent requests costs a few commits, not one each.
+// the next one, so a burst of concurrent requests costs a few commits, not one each. Acks are
+// deleted a slice at a time: deleting a thousand rows takes milliseconds, which the appends sharing
+// that transaction (and the requests waiting for them) would otherwise wait for.
 import { once } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
+import { ClaimBook, type QueuedRow, type StoredPage, type WaitForRowsOptions } from "./queue-claims.ts";
 import {
   type AppendGroup,
   type ConnectionCount,
   ROW_SEPARATOR,
-  type StoredRow,
   type Synchronous,
   type WorkerReply,
   type WorkerRequest,
 } from "./queue-protocol.ts";
 
+export type { QueuedRow, WaitForRowsOptions } from "./queue-claims.ts";
 export type { Synchronous } from "./queue-protocol.ts";
 
 export interface CollectorQueueOptions {
@@ -30,7 +32,11 @@ export interface CollectorQueueOptions {
   readonly path: string;
   /** Default "normal": survives a crash of the process; "full": also power loss (fsync per commit). */
   readonly synchronous?: Synchronous;
-  /** How often a separate thread moves the WAL into the database file (default 200 ms). */
+  /**
+   * How often a separate thread moves the WAL into the database file (default 20 ms). Each
+   * checkpoint's fsync stalls the commits running beside it for about as long as it takes, so many
+   * small checkpoints keep the acknowledgement tail short (README.md, Measured).
+   */
   readonly checkpointIntervalMs?: number;
   /** Clock for received times (unix ms); tests move it. */
   readonly now?: () => number;
@@ -40,24 +46,6 @@ export interface CollectorQueueOptions {
 export interface QueueEntry {
   readonly message: Record<string, unknown>;
   readonly notes?: readonly string[];
-}
-
-/** A stored message handed to the pipeline; it stays stored until `ack`. `message` is parsed on first access. */
-export interface QueuedRow {
-  readonly id: number;
-  readonly connection: string;
-  readonly receivedAt: Date;
-  readonly message: Record<string, unknown>;
-  readonly notes: readonly string[];
-}
-
-export interface WaitForRowsOptions {
-  /** Resolve as soon as this many rows are waiting (default 1000, Meta's batch size). */
-  readonly max?: number;
-  /** …or once the oldest waiting row has waited this long (default 1000 ms). */
-  readonly maxDelayMs?: number;
-  /** Aborting rejects the wait with the signal's reason. */
-  readonly signal?: AbortSignal;
 }
 
 export interface CollectorQueueStats {
@@ -93,37 +81,29 @@ interface Deferred {
   reject(error: Error): void;
 }
 
+/** An `ack` call: its ids, how many of them are in transactions already, and its caller. */
+interface PendingAck {
+  readonly ids: readonly number[];
+  taken: number;
+  readonly done: Deferred;
+}
+
 interface PendingCall {
   resolve(reply: WorkerReply): void;
   reject(error: Error): void;
 }
 
-interface ConnectionState {
-  /** Committed rows not yet acknowledged (claimed or not). */
-  stored: number;
-  /** Highest id handed out by a read of the file; rows above it have never been claimed. */
-  cursor: number;
-  /** Received time of the first row above the cursor, when one exists. */
-  oldestAfterCursor: number | undefined;
-  readonly inFlight: Map<number, QueuedRow>;
-  /** Claimed rows given back by `release`, claimed again before anything newer. */
-  returned: QueuedRow[];
-  /** Waits of `waitForRows` woken by any change. */
-  readonly wakers: Set<() => void>;
-  /** Claims run one at a time per connection so two never read past the same cursor. */
-  claiming: Promise<unknown>;
-}
-
-const DEFAULT_MAX = 1000;
-const DEFAULT_CHECKPOINT_INTERVAL_MS = 200;
-const DEFAULT_MAX_DELAY_MS = 1000;
+const DEFAULT_CHECKPOINT_INTERVAL_MS = 20;
+/** Rows deleted per transaction (about a quarter of a millisecond of the writer's time). */
+const ACK_SLICE = 128;
 
 export class CollectorQueue {
   readonly #worker: Worker;
   readonly #checkpointer: Worker | undefined;
   readonly #now: () => number;
   readonly #calls = new Map<number, PendingCall>();
-  readonly #connections = new Map<string, ConnectionState>();
+  readonly #book: ClaimBook;
+  readonly #appendListeners = new Set<(connections: ReadonlySet<string>) => void>();
   #seq = 0;
   #broken: CollectorQueueError | undefined;
   #closing: Promise<void> | undefined;
@@ -131,7 +111,7 @@ export class CollectorQueue {
   #groups: AppendGroup[] = [];
   #messageTexts: string[] = [];
   #noteTexts: string[] = [];
-  #deletes: number[] = [];
+  #acks: PendingAck[] = [];
   #waiting: Deferred[] = [];
   #writing = false;
   #scheduled = false;
@@ -191,11 +171,12 @@ export class CollectorQueue {
     this.#worker = worker;
     this.#checkpointer = checkpointer;
     this.#now = now;
-    for (const [connection, count, oldest] of counts) {
-      const state = this.#state(connection);
-      state.stored = count;
-      state.oldestAfterCursor = oldest;
-    }
+    this.#book = new ClaimBook({
+      read: (connection, afterId, limit) => this.#readStored(connection, afterId, limit),
+      now,
+      unusable: () => this.#unusable(),
+    });
+    this.#book.seed(counts);
     worker.on("message", (reply: WorkerReply) => this.#onReply(reply));
     worker.on("error", (error) => this.#fail(new CollectorQueueError("queue_unavailable", error.message)));
     worker.on("exit", (code) => {
@@ -226,73 +207,54 @@ export class CollectorQueue {
    * stored (and are claimed again after a restart) until `ack`; `release` gives them back now.
    */
   claim(connection: string, limit: number): Promise<QueuedRow[]> {
-    const state = this.#state(connection);
-    const claim = state.claiming.then(() => this.#claim(connection, state, limit));
-    state.claiming = claim.catch(() => {});
-    return claim;
+    return this.#book.claim(connection, limit);
   }
 
-  /** Deletes delivered rows; resolves once the deletion is committed. Unknown ids are ignored. */
+  /**
+   * Deletes delivered rows; resolves once the deletion is committed (in slices of ACK_SLICE rows,
+   * each sharing a transaction with the appends of its moment). Unknown ids are ignored.
+   */
   ack(ids: readonly number[]): Promise<void> {
     const unusable = this.#unusable();
     if (unusable) return Promise.reject(unusable);
     if (ids.length === 0) return Promise.resolve();
-    for (const id of ids) this.#deletes.push(id);
-    return this.#enqueueWrite();
+    const done = new Promise<void>((resolve, reject) =>
+      this.#acks.push({ ids: [...ids], taken: 0, done: { resolve, reject } }),
+    );
+    this.#scheduleWrite();
+    return done;
+  }
+
+  /**
+   * Calls `listener` after each commit that stored messages, with their connections: how a consumer
+   * elsewhere (the delivery process) learns that rows arrived. Returns the unsubscribe function.
+   */
+  onAppended(listener: (connections: ReadonlySet<string>) => void): () => void {
+    this.#appendListeners.add(listener);
+    return () => this.#appendListeners.delete(listener);
   }
 
   /** Gives claimed rows back (delivery postponed): the next claim returns them first. */
   release(ids: readonly number[]): void {
-    for (const id of ids) {
-      for (const state of this.#connections.values()) {
-        const row = state.inFlight.get(id);
-        if (!row) continue;
-        state.inFlight.delete(id);
-        state.returned.push(row);
-        state.returned.sort((a, b) => a.id - b.id);
-        this.#wake(state);
-        break;
-      }
-    }
+    this.#book.release(ids);
   }
 
   /**
    * Resolves with up to `max` claimed rows once `max` rows wait or the oldest waiting row has waited
    * `maxDelayMs`: the pipeline's micro-batch trigger.
    */
-  async waitForRows(connection: string, options: WaitForRowsOptions = {}): Promise<QueuedRow[]> {
-    const max = options.max ?? DEFAULT_MAX;
-    const maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
-    const { signal } = options;
-    const state = this.#state(connection);
-    for (;;) {
-      signal?.throwIfAborted();
-      const unusable = this.#unusable();
-      if (unusable) throw unusable;
-      const waiting = state.stored - state.inFlight.size;
-      const oldest = this.#oldestWaiting(state);
-      if (waiting >= max || (waiting > 0 && oldest !== undefined && this.#now() - oldest >= maxDelayMs)) {
-        const rows = await this.claim(connection, max);
-        if (rows.length > 0) return rows;
-        continue;
-      }
-      const dueInMs =
-        waiting > 0 && oldest !== undefined ? Math.max(1, oldest + maxDelayMs - this.#now()) : undefined;
-      await this.#changeOrTimeout(state, dueInMs, signal);
-    }
+  waitForRows(connection: string, options: WaitForRowsOptions = {}): Promise<QueuedRow[]> {
+    return this.#book.waitForRows(connection, options);
   }
 
   /** Stored rows not yet acknowledged, for one connection or all. */
   depth(connection?: string): number {
-    if (connection !== undefined) return this.#connections.get(connection)?.stored ?? 0;
-    let total = 0;
-    for (const state of this.#connections.values()) total += state.stored;
-    return total;
+    return this.#book.depth(connection);
   }
 
   /** Rows handed out by `claim` and not yet acknowledged or released. */
   claimed(connection: string): number {
-    return this.#connections.get(connection)?.inFlight.size ?? 0;
+    return this.#book.claimed(connection);
   }
 
   stats(): CollectorQueueStats {
@@ -317,7 +279,7 @@ export class CollectorQueue {
       await this.#request({ op: "close", seq: this.#nextSeq() }).catch(() => {});
     }
     this.#broken ??= closedError;
-    for (const state of this.#connections.values()) this.#wake(state);
+    this.#book.wakeAll();
     await this.#worker.terminate();
   }
 
@@ -327,36 +289,13 @@ export class CollectorQueue {
     return undefined;
   }
 
-  #state(connection: string): ConnectionState {
-    let state = this.#connections.get(connection);
-    if (!state) {
-      state = {
-        stored: 0,
-        cursor: 0,
-        oldestAfterCursor: undefined,
-        inFlight: new Map(),
-        returned: [],
-        wakers: new Set(),
-        claiming: Promise.resolve(),
-      };
-      this.#connections.set(connection, state);
-    }
-    return state;
-  }
-
-  #oldestWaiting(state: ConnectionState): number | undefined {
-    const returned = state.returned[0]?.receivedAt.getTime();
-    const afterCursor = state.oldestAfterCursor;
-    if (returned === undefined) return afterCursor;
-    return afterCursor === undefined ? returned : Math.min(returned, afterCursor);
-  }
-
-  #rowsAfterCursor(state: ConnectionState): number {
-    return state.stored - state.inFlight.size - state.returned.length;
-  }
-
   #enqueueWrite(): Promise<void> {
     const done = new Promise<void>((resolve, reject) => this.#waiting.push({ resolve, reject }));
+    this.#scheduleWrite();
+    return done;
+  }
+
+  #scheduleWrite(): void {
     if (!this.#writing && !this.#scheduled) {
       this.#scheduled = true;
       // Everything that arrives in this turn of the event loop joins the same transaction.
@@ -365,18 +304,36 @@ export class CollectorQueue {
         this.#flush();
       });
     }
-    return done;
+  }
+
+  /** The next slice of ack ids, and the acks it completes or touches. */
+  #takeDeletes(): { ids: number[]; completed: Deferred[]; touched: PendingAck[] } {
+    const ids: number[] = [];
+    const completed: Deferred[] = [];
+    const touched: PendingAck[] = [];
+    while (ids.length < ACK_SLICE) {
+      const ack = this.#acks[0];
+      if (ack === undefined) break;
+      const slice = ack.ids.slice(ack.taken, ack.taken + ACK_SLICE - ids.length);
+      for (const id of slice) ids.push(id);
+      ack.taken += slice.length;
+      touched.push(ack);
+      if (ack.taken < ack.ids.length) break;
+      this.#acks.shift();
+      completed.push(ack.done);
+    }
+    return { ids, completed, touched };
   }
 
   #flush(): void {
     if (this.#writing) return;
-    if (this.#broken || (this.#groups.length === 0 && this.#deletes.length === 0)) {
+    if (this.#broken || (this.#groups.length === 0 && this.#acks.length === 0)) {
       for (const resolve of this.#idle) resolve();
       this.#idle = [];
       return;
     }
     const groups = this.#groups;
-    const deletes = this.#deletes;
+    const { ids: deletes, completed, touched } = this.#takeDeletes();
     const waiting = this.#waiting;
     const request: WorkerRequest = {
       op: "write",
@@ -390,7 +347,6 @@ export class CollectorQueue {
     this.#groups = [];
     this.#messageTexts = [];
     this.#noteTexts = [];
-    this.#deletes = [];
     this.#waiting = [];
     this.#writing = true;
     this.#request(request).then(
@@ -404,11 +360,15 @@ export class CollectorQueue {
         this.#stats.commits++;
         this.#stats.rowsAppended += rows;
         for (const waiter of waiting) waiter.resolve();
+        for (const ack of completed) ack.resolve();
         this.#flush();
       },
       (error: Error) => {
         this.#writing = false;
         for (const waiter of waiting) waiter.reject(error);
+        // An ack whose slice failed fails whole; its other slices are not tried.
+        for (const ack of touched) ack.done.reject(error);
+        this.#acks = this.#acks.filter((ack) => !touched.includes(ack));
         this.#flush();
       },
     );
@@ -419,81 +379,18 @@ export class CollectorQueue {
     deleted: readonly (readonly [string, number])[],
     deletedIds: readonly number[],
   ): void {
-    const changed = new Set<ConnectionState>();
-    for (const [connection, receivedAt, count] of appended) {
-      const state = this.#state(connection);
-      if (this.#rowsAfterCursor(state) === 0) state.oldestAfterCursor = receivedAt;
-      state.stored += count;
-      changed.add(state);
-    }
-    for (const [connection, count] of deleted) {
-      const state = this.#state(connection);
-      state.stored -= count;
-      this.#stats.rowsAcked += count;
-      changed.add(state);
-    }
-    if (deletedIds.length > 0) {
-      const gone = new Set(deletedIds);
-      for (const state of this.#connections.values()) {
-        for (const id of deletedIds) state.inFlight.delete(id);
-        if (state.returned.length > 0) state.returned = state.returned.filter((row) => !gone.has(row.id));
-      }
-    }
-    for (const state of changed) this.#wake(state);
-  }
-
-  async #claim(connection: string, state: ConnectionState, limit: number): Promise<QueuedRow[]> {
-    const unusable = this.#unusable();
-    if (unusable) throw unusable;
-    const rows = state.returned.splice(0, limit);
-    if (rows.length < limit && this.#rowsAfterCursor(state) > 0) {
-      const reply = await this.#request({
-        op: "read",
-        seq: this.#nextSeq(),
-        connection,
-        afterId: state.cursor,
-        limit: limit - rows.length,
-      });
-      if (reply.op === "rows") {
-        for (const stored of reply.rows) rows.push(lazyRow(connection, stored));
-        state.cursor = reply.rows.at(-1)?.[0] ?? state.cursor;
-        state.oldestAfterCursor = reply.nextReceivedAt ?? undefined;
-      }
-    }
-    for (const row of rows) state.inFlight.set(row.id, row);
-    return rows;
-  }
-
-  async #changeOrTimeout(
-    state: ConnectionState,
-    dueInMs: number | undefined,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const timer = new AbortController();
-    const onAbort = () => timer.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    let wake: (() => void) | undefined;
-    const changed = new Promise<void>((resolve) => {
-      wake = resolve;
-      state.wakers.add(resolve);
-    });
-    try {
-      const waits: Promise<unknown>[] = [changed];
-      if (dueInMs !== undefined)
-        waits.push(sleep(dueInMs, undefined, { signal: timer.signal }).catch(() => {}));
-      if (signal)
-        waits.push(new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true })));
-      await Promise.race(waits);
-    } finally {
-      if (wake) state.wakers.delete(wake);
-      timer.abort();
-      signal?.removeEventListener("abort", onAbort);
+    for (const [, count] of deleted) this.#stats.rowsAcked += count;
+    this.#book.appended(appended);
+    this.#book.removed(deleted, deletedIds);
+    if (appended.length > 0 && this.#appendListeners.size > 0) {
+      const connections = new Set(appended.map(([connection]) => connection));
+      for (const listener of this.#appendListeners) listener(connections);
     }
   }
 
-  #wake(state: ConnectionState): void {
-    for (const wake of state.wakers) wake();
-    state.wakers.clear();
+  async #readStored(connection: string, afterId: number, limit: number): Promise<StoredPage> {
+    const reply = await this.#request({ op: "read", seq: this.#nextSeq(), connection, afterId, limit });
+    return reply.op === "rows" ? reply : { rows: [], nextReceivedAt: null };
   }
 
   #nextSeq(): number {
@@ -526,33 +423,8 @@ export class CollectorQueue {
     this.#calls.clear();
     for (const waiter of this.#waiting) waiter.reject(error);
     this.#waiting = [];
-    for (const state of this.#connections.values()) this.#wake(state);
+    for (const ack of this.#acks) ack.done.reject(error);
+    this.#acks = [];
+    this.#book.wakeAll();
   }
-}
-
-/**
- * A stored row whose JSON is parsed on first access, so that claiming 1000 rows does not hold the
- * thread (and the requests waiting on it). The accessors are own and enumerable: spreading or
- * serializing the row sees `message` and `notes` like plain fields.
- */
-function lazyRow(connection: string, [id, receivedAt, messageText, notesText]: StoredRow): QueuedRow {
-  let message: Record<string, unknown> | undefined;
-  let notes: readonly string[] | undefined;
-  const row = { id, connection, receivedAt: new Date(receivedAt) };
-  return Object.defineProperties(row, {
-    message: {
-      enumerable: true,
-      get: () => {
-        message ??= JSON.parse(messageText) as Record<string, unknown>;
-        return message;
-      },
-    },
-    notes: {
-      enumerable: true,
-      get: () => {
-        notes ??= notesText === null ? [] : (JSON.parse(notesText) as string[]);
-        return notes;
-      },
-    },
-  }) as QueuedRow;
 }
