@@ -39,24 +39,28 @@ export interface ClaimBookOptions {
   readonly unusable: () => Error | undefined;
 }
 
-interface ConnectionState {
+/** What each consumer of the queue (this book, a `QueueReader`) keeps per connection about its claims. */
+export interface ClaimState {
+  readonly inFlight: Map<number, QueuedRow>;
+  /** Claimed rows given back by `release`, oldest first, claimed again before anything newer. */
+  returned: QueuedRow[];
+  /** Waits for rows, woken by any change. */
+  readonly wakers: Set<() => void>;
+}
+
+interface ConnectionState extends ClaimState {
   /** Committed rows not yet acknowledged (claimed or not). */
   stored: number;
   /** Highest id handed out by a read of the file; rows above it have never been claimed. */
   cursor: number;
   /** Received time of the first row above the cursor, when one exists. */
   oldestAfterCursor: number | undefined;
-  readonly inFlight: Map<number, QueuedRow>;
-  /** Claimed rows given back by `release`, claimed again before anything newer. */
-  returned: QueuedRow[];
-  /** Waits of `waitForRows` woken by any change. */
-  readonly wakers: Set<() => void>;
   /** Claims run one at a time per connection so two never read past the same cursor. */
   claiming: Promise<unknown>;
 }
 
-const DEFAULT_MAX = 1000;
-const DEFAULT_MAX_DELAY_MS = 1000;
+export const DEFAULT_MAX = 1000;
+export const DEFAULT_MAX_DELAY_MS = 1000;
 
 export class ClaimBook {
   readonly #read: ReadStored;
@@ -88,7 +92,7 @@ export class ClaimBook {
       state.stored += count;
       changed.add(state);
     }
-    for (const state of changed) this.#wake(state);
+    for (const state of changed) wakeWaits(state);
   }
 
   /** Rows deleted by a committed ack: per connection how many, and which ids. */
@@ -106,7 +110,7 @@ export class ClaimBook {
         if (state.returned.length > 0) state.returned = state.returned.filter((row) => !gone.has(row.id));
       }
     }
-    for (const state of changed) this.#wake(state);
+    for (const state of changed) wakeWaits(state);
   }
 
   /**
@@ -122,21 +126,7 @@ export class ClaimBook {
 
   /** Gives claimed rows back (delivery postponed): the next claim returns them first. */
   release(ids: readonly number[]): void {
-    const changed = new Set<ConnectionState>();
-    for (const id of ids) {
-      for (const state of this.#connections.values()) {
-        const row = state.inFlight.get(id);
-        if (row === undefined) continue;
-        state.inFlight.delete(id);
-        state.returned.push(row);
-        changed.add(state);
-        break;
-      }
-    }
-    for (const state of changed) {
-      state.returned.sort((a, b) => a.id - b.id);
-      this.#wake(state);
-    }
+    releaseClaims(this.#connections.values(), ids);
   }
 
   /**
@@ -161,7 +151,7 @@ export class ClaimBook {
       }
       const dueInMs =
         waiting > 0 && oldest !== undefined ? Math.max(1, oldest + maxDelayMs - this.#now()) : undefined;
-      await this.#changeOrTimeout(state, dueInMs, signal);
+      await waitForChange(state, dueInMs, signal);
     }
   }
 
@@ -180,7 +170,7 @@ export class ClaimBook {
 
   /** Wakes every wait, so that it sees the queue closed or broken. */
   wakeAll(): void {
-    for (const state of this.#connections.values()) this.#wake(state);
+    for (const state of this.#connections.values()) wakeWaits(state);
   }
 
   #state(connection: string): ConnectionState {
@@ -224,37 +214,56 @@ export class ClaimBook {
     for (const row of rows) state.inFlight.set(row.id, row);
     return rows;
   }
+}
 
-  async #changeOrTimeout(
-    state: ConnectionState,
-    dueInMs: number | undefined,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const timer = new AbortController();
-    const onAbort = () => timer.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    let wake: (() => void) | undefined;
-    const changed = new Promise<void>((resolve) => {
-      wake = resolve;
-      state.wakers.add(resolve);
-    });
-    try {
-      const waits: Promise<unknown>[] = [changed];
-      if (dueInMs !== undefined)
-        waits.push(sleep(dueInMs, undefined, { signal: timer.signal }).catch(() => {}));
-      if (signal)
-        waits.push(new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true })));
-      await Promise.race(waits);
-    } finally {
-      if (wake) state.wakers.delete(wake);
-      timer.abort();
-      signal?.removeEventListener("abort", onAbort);
+/** Gives claimed rows back to whichever connection holds them, oldest first, and wakes its waits. */
+export function releaseClaims(states: Iterable<ClaimState>, ids: readonly number[]): void {
+  const all = [...states];
+  const changed = new Set<ClaimState>();
+  for (const id of ids) {
+    for (const state of all) {
+      const row = state.inFlight.get(id);
+      if (row === undefined) continue;
+      state.inFlight.delete(id);
+      state.returned.push(row);
+      changed.add(state);
+      break;
     }
   }
+  for (const state of changed) {
+    state.returned.sort((a, b) => a.id - b.id);
+    wakeWaits(state);
+  }
+}
 
-  #wake(state: ConnectionState): void {
-    for (const wake of state.wakers) wake();
-    state.wakers.clear();
+export function wakeWaits(state: ClaimState): void {
+  for (const wake of state.wakers) wake();
+  state.wakers.clear();
+}
+
+/** Until the state changes, `dueInMs` pass (at least 1 ms; never when undefined) or `signal` aborts. */
+export async function waitForChange(
+  state: ClaimState,
+  dueInMs: number | undefined,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const timer = new AbortController();
+  let wake: (() => void) | undefined;
+  const changed = new Promise<void>((resolve) => {
+    wake = resolve;
+    state.wakers.add(resolve);
+  });
+  const onAbort = (): void => wake?.();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const waits: Promise<unknown>[] = [changed];
+    if (dueInMs !== undefined)
+      waits.push(sleep(Math.max(1, dueInMs), undefined, { signal: timer.signal }).catch(() => {}));
+    await Promise.race(waits);
+  } finally {
+    if (wake) state.wakers.delete(wake);
+    timer.abort();
+    signal?.removeEventListener("abort", onAbort);
   }
 }
 

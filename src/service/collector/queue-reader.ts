@@ -4,9 +4,18 @@
 // file is the truth about what waits; `wake()` (the writer's process says rows arrived) makes waits
 // look again. It never writes: deletions go through the writer (`CollectorQueue.ack`), and the
 // caller reports them here with `settled`.
-import { setTimeout as sleep } from "node:timers/promises";
 import { CollectorQueueError } from "./queue.ts";
-import { lazyRow, type QueuedRow, type WaitForRowsOptions } from "./queue-claims.ts";
+import {
+  type ClaimState,
+  DEFAULT_MAX,
+  DEFAULT_MAX_DELAY_MS,
+  lazyRow,
+  type QueuedRow,
+  releaseClaims,
+  type WaitForRowsOptions,
+  waitForChange,
+  wakeWaits,
+} from "./queue-claims.ts";
 import { openQueueReader, type RowReader } from "./queue-file.ts";
 
 export interface QueueReaderOptions {
@@ -16,17 +25,10 @@ export interface QueueReaderOptions {
   readonly now?: () => number;
 }
 
-interface ConnectionState {
+interface ConnectionState extends ClaimState {
   /** Highest id handed out; rows above it have never been claimed by this reader. */
   cursor: number;
-  readonly inFlight: Map<number, QueuedRow>;
-  /** Claimed rows given back by `release`, oldest first, claimed again before anything newer. */
-  returned: QueuedRow[];
-  readonly wakers: Set<() => void>;
 }
-
-const DEFAULT_MAX = 1000;
-const DEFAULT_MAX_DELAY_MS = 1000;
 
 export class QueueReader {
   readonly #file: RowReader;
@@ -70,7 +72,7 @@ export class QueueReader {
         if (rows.length > 0) return rows;
         continue;
       }
-      await this.#changeOrTimeout(
+      await waitForChange(
         state,
         oldest === undefined ? undefined : oldest + maxDelayMs - this.#now(),
         signal,
@@ -80,21 +82,7 @@ export class QueueReader {
 
   /** Gives claimed rows back (delivery postponed): the next wait hands them out first. */
   release(ids: readonly number[]): void {
-    const changed = new Set<ConnectionState>();
-    for (const id of ids) {
-      for (const state of this.#connections.values()) {
-        const row = state.inFlight.get(id);
-        if (row === undefined) continue;
-        state.inFlight.delete(id);
-        state.returned.push(row);
-        changed.add(state);
-        break;
-      }
-    }
-    for (const state of changed) {
-      state.returned.sort((a, b) => a.id - b.id);
-      this.#wake(state);
-    }
+    releaseClaims(this.#connections.values(), ids);
   }
 
   /** Claimed rows the writer has deleted: this reader forgets them. */
@@ -105,12 +93,12 @@ export class QueueReader {
   /** Rows arrived for these connections: waits look at the file again. */
   wake(connections?: Iterable<string>): void {
     if (connections === undefined) {
-      for (const state of this.#connections.values()) this.#wake(state);
+      for (const state of this.#connections.values()) wakeWaits(state);
       return;
     }
     for (const connection of connections) {
       const state = this.#connections.get(connection);
-      if (state) this.#wake(state);
+      if (state) wakeWaits(state);
     }
   }
 
@@ -145,35 +133,5 @@ export class QueueReader {
       this.#connections.set(connection, state);
     }
     return state;
-  }
-
-  async #changeOrTimeout(
-    state: ConnectionState,
-    dueInMs: number | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const timer = new AbortController();
-    let wake: (() => void) | undefined;
-    const changed = new Promise<void>((resolve) => {
-      wake = resolve;
-      state.wakers.add(resolve);
-    });
-    const onAbort = (): void => wake?.();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      const waits: Promise<unknown>[] = [changed];
-      if (dueInMs !== undefined)
-        waits.push(sleep(Math.max(1, dueInMs), undefined, { signal: timer.signal }).catch(() => {}));
-      await Promise.race(waits);
-    } finally {
-      if (wake) state.wakers.delete(wake);
-      timer.abort();
-      signal?.removeEventListener("abort", onAbort);
-    }
-  }
-
-  #wake(state: ConnectionState): void {
-    for (const wake of state.wakers) wake();
-    state.wakers.clear();
   }
 }
