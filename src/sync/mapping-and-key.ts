@@ -4,10 +4,12 @@
 import type { ConnectionConfig } from "../config/schema.ts";
 import { type CompiledMapping, compileMapping, compileRowKey, type Row } from "../mapping/index.ts";
 
-export function compileMappingAndKey(
-  name: string,
-  connection: ConnectionConfig,
-): { readonly mapping: CompiledMapping; readonly rowKey: (row: Row) => string } {
+export interface MappingAndKey {
+  readonly mapping: CompiledMapping;
+  readonly rowKey: (row: Row) => string;
+}
+
+export function compileMappingAndKey(name: string, connection: ConnectionConfig): MappingAndKey {
   const keyColumns = Array.isArray(connection.key) ? connection.key : [connection.key];
   return {
     mapping: compileMapping(connection.mapping, { connection: name, key: keyColumns }),

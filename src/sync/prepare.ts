@@ -6,7 +6,7 @@ import type { Diagnostic } from "../meta/diagnostics.ts";
 import type { ServerEvent } from "../meta/event.ts";
 import { type NormalizeOptions, normalizeUserData } from "../meta/normalize.ts";
 import { validateEvent } from "../meta/validate.ts";
-import { compileMappingAndKey } from "./mapping-and-key.ts";
+import { compileMappingAndKey, type MappingAndKey } from "./mapping-and-key.ts";
 
 export type Evaluated =
   | {
@@ -44,8 +44,9 @@ export function compileConnection(
   name: string,
   connection: ConnectionConfig,
   defaults: ConnectionDefaults = {},
+  /** Compiled already by the caller (the run compiles them first to fail early): not compiled twice. */
+  { mapping, rowKey }: MappingAndKey = compileMappingAndKey(name, connection),
 ): CompiledConnection {
-  const { mapping, rowKey } = compileMappingAndKey(name, connection);
   const normalize: NormalizeOptions = {
     defaultCountry: connection.normalization?.default_country ?? defaults.default_country,
     hashedOnly: connection.normalization?.hashed_only ?? defaults.hashed_only,

@@ -245,7 +245,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
         logs: options.logger !== undefined,
         channelEvents: CHANNEL_EVENTS,
       },
-      { worker, client: options.client, logger: options.logger },
+      { worker, mappingAndKey: compiled, client: options.client, logger: options.logger },
       onMessage,
     );
     stage.done.catch((error: unknown) => {

@@ -4,6 +4,7 @@ import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
 import type { GraphClientOptions, Logger } from "../meta/graph/index.ts";
 import type { DeliveryStage } from "./delivery-stage.ts";
+import type { MappingAndKey } from "./mapping-and-key.ts";
 import type { StageInbound, StageOutbound, StageSetup } from "./stage-protocol.ts";
 
 export interface StageLink {
@@ -16,7 +17,8 @@ export interface StageLink {
 
 export interface LinkOptions {
   readonly worker: boolean;
-  /** Inline only: client settings with functions, the client's logger. */
+  /** Inline only: the mapping and key the run compiled, client settings with functions, the client's logger. */
+  readonly mappingAndKey: MappingAndKey;
   readonly client: Partial<GraphClientOptions> | undefined;
   readonly logger: Logger | undefined;
 }
@@ -42,8 +44,12 @@ export async function openStage(
   onMessage: (message: StageOutbound) => void,
 ): Promise<StageLink> {
   if (options.worker) return new WorkerLink(setup, onMessage);
-  const { DeliveryStage } = await import("./delivery-stage.ts");
-  return new InlineLink(new DeliveryStage(setup, onMessage, stageOptions(options)));
+  const [{ DeliveryStage }, { compileConnection }] = await Promise.all([
+    import("./delivery-stage.ts"),
+    import("./prepare.ts"),
+  ]);
+  const compiled = compileConnection(setup.name, setup.connection, setup.defaults, options.mappingAndKey);
+  return new InlineLink(new DeliveryStage(setup, onMessage, { compiled, ...stageOptions(options) }));
 }
 
 function stageOptions(options: LinkOptions): ConstructorParameters<typeof DeliveryStage>[2] {
