@@ -3,7 +3,7 @@
 // this one (generates the CSV once, orchestrates), the emulator (`--role emulator`) and the sync
 // itself (`--role sync`), whose own maxRSS and CPU are reported. Prints one JSON line.
 //   node bench/sync.ts [--rows 1000000] [--seed 1] [--runs 1] [--window 8] [--source csv|duckdb]
-//                      [--inline] [--node-flags="--max-semi-space-size=8"] [--cpu-prof DIR] [--rerun]
+//                      [--inline] [--node-flags="--max-semi-space-size=4"] [--cpu-prof DIR] [--rerun]
 // --inline: no worker thread (runConnection's `worker: false`), for comparison.
 // --node-flags: Node/V8 flags for the sync process, reported in the output; by default the ones the
 //   bin starts Node with (src/cli/heap-flags.ts), so the process is sized as a user's `sync` is.
