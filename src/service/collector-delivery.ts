@@ -6,10 +6,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ConnectionConfig } from "../config/schema.ts";
 import type { Ledger, Outcome } from "../ledger/index.ts";
-import { compileRowKey, type Row } from "../mapping/index.ts";
+import type { Row } from "../mapping/index.ts";
 import type { GraphClientOptions, Logger } from "../meta/graph/index.ts";
 import type { Source } from "../sources/index.ts";
 import type { ConnectionDefaults } from "../sync/prepare.ts";
+import { graphClientFor } from "../sync/delivery-stage.ts";
+import { compileMappingAndKey } from "../sync/mapping-and-key.ts";
 import { type RunReport, runConnection } from "../sync/run.ts";
 import type { QueuedRow, WaitForRowsOptions } from "./collector/index.ts";
 import { observeOutcomes } from "./observed-ledger.ts";
@@ -75,93 +77,127 @@ export interface DeliveryLoopOptions {
 export async function deliverLoop(options: DeliveryLoopOptions): Promise<void> {
   const { name, connection, queue, signal, reporter, logger } = options;
   const mode = connection.destination.test_event_code ? "test" : "live";
-  const rowKey = compileRowKey(Array.isArray(connection.key) ? connection.key : [connection.key]);
-  const failed = async (rows: readonly QueuedRow[], error: unknown): Promise<void> => {
-    queue.release(rows.map((row) => row.id));
-    const code = codeOf(error);
-    if (code === "run_in_progress")
-      // Another process delivers this connection, or one that just died is not yet reaped (its
-      // run stays "running" until its process is gone): the batch waits and tries again.
-      logger.warn(
-        { connection: name, code },
-        "another process is delivering this connection now; the events stay queued and are retried",
-      );
-    else
-      logger.error(
-        { connection: name, err: error instanceof Error ? error.name : "unknown", code },
-        "collector delivery failed; the events stay queued and are retried",
-      );
-    await sleep(RETRY_AFTER_FAILURE_MS, undefined, { signal }).catch(() => undefined);
-  };
-  while (!signal.aborted) {
-    let rows: QueuedRow[];
-    try {
-      rows = await queue.waitForRows(name, {
-        max: MICRO_BATCH_EVENTS,
-        maxDelayMs: options.maxDelayMs,
-        signal,
-      });
-    } catch (error) {
-      // Stopping, or the queue is closed: the rows stay queued for the next start.
-      if (signal.aborted || (error as { code?: unknown }).code === "queue_closed") return;
-      // The file could not be read (busy, say): reading is tried again; nothing was claimed.
-      logger.error(
-        { connection: name, err: error instanceof Error ? error.name : "unknown", code: codeOf(error) },
-        "collector queue could not be read; trying again",
-      );
-      await sleep(RETRY_AFTER_FAILURE_MS, undefined, { signal }).catch(() => undefined);
-      continue;
-    }
-    if (rows.length === 0) continue;
-    const instruments = reporter.startBatch(name);
-    const folded = foldStopLine(logger);
-    /** Keys whose outcome this run committed to the ledger: every recorded state is terminal. */
-    const recorded = new Set<string>();
-    const onRecorded = (outcomes: readonly Outcome[]): void => {
-      for (const outcome of outcomes) recorded.add(outcome.key);
-      instruments.recorded(outcomes);
-    };
-    let report: RunReport;
-    try {
-      report = await trackRequests(instruments.requests, () =>
-        runConnection({
-          name,
-          connection,
-          defaults: options.defaults,
-          baseDir: options.baseDir,
-          ledger: observeOutcomes(options.ledger, onRecorded),
-          source: rowsSource(rows),
-          // Already away from the requests (the delivery process); a stage thread per batch would not pay.
-          worker: false,
-          signal,
-          logger: folded.logger,
-          client: { ...options.client, ...chain(options.client, instruments.client) },
-        }),
-      );
-    } catch (error) {
-      instruments.failed();
-      folded.release();
-      await failed(rows, error);
-      continue;
-    }
-    instruments.finished(report);
-    try {
-      await settle(rows, rowKey, recorded, { connection: name, mode, ledger: options.ledger, queue });
-    } catch (error) {
-      await failed(rows, error);
-      continue;
-    }
-    if (report.stopKind === "auth" || report.stopKind === "config") {
-      reporter.halted(name, {
-        kind: report.stopKind,
-        runId: report.runId,
-        message: report.message ?? "Meta refused the request",
-        fields: folded.take(),
-      });
-      return;
-    }
-    folded.release();
+  const compiled = compileMappingAndKey(name, connection);
+  // One client for every micro-batch (about ten a second): its connections to Meta stay open and its
+  // window stays learned. Its hooks and log lines go to the batch in progress.
+  let current: { instruments: BatchInstruments; logger: Logger } | undefined;
+  const graphClient = graphClientFor(connection.destination, {
+    ...options.client,
+    logger: forwardLogger(() => current?.logger ?? logger),
+    ...chain(options.client, {
+      onRequest: (report) => current?.instruments.client.onRequest?.(report),
+      onWindowChange: (datasetId, stats) => current?.instruments.client.onWindowChange?.(datasetId, stats),
+    }),
+  });
+  try {
+    await loop();
+  } finally {
+    await graphClient.close().catch(() => undefined);
   }
+
+  async function loop(): Promise<void> {
+    const failed = async (rows: readonly QueuedRow[], error: unknown): Promise<void> => {
+      queue.release(rows.map((row) => row.id));
+      const code = codeOf(error);
+      if (code === "run_in_progress")
+        // Another process delivers this connection, or one that just died is not yet reaped (its
+        // run stays "running" until its process is gone): the batch waits and tries again.
+        logger.warn(
+          { connection: name, code },
+          "another process is delivering this connection now; the events stay queued and are retried",
+        );
+      else
+        logger.error(
+          { connection: name, err: error instanceof Error ? error.name : "unknown", code },
+          "collector delivery failed; the events stay queued and are retried",
+        );
+      await sleep(RETRY_AFTER_FAILURE_MS, undefined, { signal }).catch(() => undefined);
+    };
+    while (!signal.aborted) {
+      let rows: QueuedRow[];
+      try {
+        rows = await queue.waitForRows(name, {
+          max: MICRO_BATCH_EVENTS,
+          maxDelayMs: options.maxDelayMs,
+          signal,
+        });
+      } catch (error) {
+        // Stopping, or the queue is closed: the rows stay queued for the next start.
+        if (signal.aborted || (error as { code?: unknown }).code === "queue_closed") return;
+        // The file could not be read (busy, say): reading is tried again; nothing was claimed.
+        logger.error(
+          { connection: name, err: error instanceof Error ? error.name : "unknown", code: codeOf(error) },
+          "collector queue could not be read; trying again",
+        );
+        await sleep(RETRY_AFTER_FAILURE_MS, undefined, { signal }).catch(() => undefined);
+        continue;
+      }
+      if (rows.length === 0) continue;
+      const instruments = reporter.startBatch(name);
+      const folded = foldStopLine(logger);
+      current = { instruments, logger: folded.logger };
+      /** Keys whose outcome this run committed to the ledger: every recorded state is terminal. */
+      const recorded = new Set<string>();
+      const onRecorded = (outcomes: readonly Outcome[]): void => {
+        for (const outcome of outcomes) recorded.add(outcome.key);
+        instruments.recorded(outcomes);
+      };
+      let report: RunReport;
+      try {
+        report = await trackRequests(instruments.requests, () =>
+          runConnection({
+            name,
+            connection,
+            defaults: options.defaults,
+            baseDir: options.baseDir,
+            ledger: observeOutcomes(options.ledger, onRecorded),
+            source: rowsSource(rows),
+            compiled,
+            graphClient,
+            signal,
+            logger: folded.logger,
+          }),
+        );
+      } catch (error) {
+        instruments.failed();
+        folded.release();
+        await failed(rows, error);
+        continue;
+      }
+      instruments.finished(report);
+      try {
+        await settle(rows, compiled.rowKey, recorded, {
+          connection: name,
+          mode,
+          ledger: options.ledger,
+          queue,
+        });
+      } catch (error) {
+        await failed(rows, error);
+        continue;
+      }
+      if (report.stopKind === "auth" || report.stopKind === "config") {
+        reporter.halted(name, {
+          kind: report.stopKind,
+          runId: report.runId,
+          message: report.message ?? "Meta refused the request",
+          fields: folded.take(),
+        });
+        return;
+      }
+      folded.release();
+    }
+  }
+}
+
+/** A logger that writes wherever `target` says at the time of each line. */
+function forwardLogger(target: () => Logger): Logger {
+  return {
+    debug: (fields, message) => target().debug(fields, message),
+    info: (fields, message) => target().info(fields, message),
+    warn: (fields, message) => target().warn(fields, message),
+    error: (fields, message) => target().error(fields, message),
+  };
 }
 
 /** A value-free error code (SQLite's, the queue's), when the error has one. */

@@ -2,6 +2,7 @@
 // and delivered through the Graph client, and every outcome is reported back. Runs on a worker
 // thread (stage-worker.ts), whose heap has limits of its own, or inline; it only ever talks through
 // `post` and `receive`.
+import type { ConnectionConfig } from "../config/schema.ts";
 import {
   type EventOutcome,
   GraphClient,
@@ -45,6 +46,28 @@ export interface StageOptions {
   readonly client?: Partial<GraphClientOptions>;
   /** Where the client logs; undefined for none. */
   readonly logger?: Logger;
+  /**
+   * A client that outlives the run (inline only: the collector's delivery loop keeps one for all
+   * its micro-batches, with its connections, buffers and learned window). The stage does not close it.
+   */
+  readonly graphClient?: GraphClient;
+}
+
+/** The client a connection's destination describes, with the caller's overrides. */
+export function graphClientFor(
+  destination: ConnectionConfig["destination"],
+  overrides: Partial<GraphClientOptions> = {},
+): GraphClient {
+  return new GraphClient({
+    accessToken: destination.access_token,
+    ...(destination.app_secret && { appSecret: destination.app_secret }),
+    graphUrl: destination.graph_url,
+    ...(destination.api_version && { apiVersion: destination.api_version }),
+    ...(destination.max_in_flight && { window: destination.max_in_flight }),
+    ...(destination.timeout_ms && { timeoutMs: destination.timeout_ms }),
+    ...(destination.batch_size && { maxBatchEvents: destination.batch_size }),
+    ...overrides,
+  });
 }
 
 export class DeliveryStage {
@@ -52,6 +75,7 @@ export class DeliveryStage {
   readonly #post: (message: StageOutbound) => void;
   readonly #compiled: CompiledConnection;
   readonly #client: GraphClient;
+  readonly #ownsClient: boolean;
   readonly #lanes = new Map<string, Lane>();
   /** Chunks received and not yet taken; the run sends only a few ahead (back-pressure). */
   readonly #queue: RowsMessage[] = [];
@@ -69,19 +93,14 @@ export class DeliveryStage {
     this.#setup = setup;
     this.#post = post;
     this.#compiled = options.compiled ?? compileConnection(setup.name, setup.connection, setup.defaults);
-    const destination = setup.connection.destination;
-    this.#client = new GraphClient({
-      accessToken: destination.access_token,
-      ...(destination.app_secret && { appSecret: destination.app_secret }),
-      graphUrl: destination.graph_url,
-      ...(destination.api_version && { apiVersion: destination.api_version }),
-      ...(destination.max_in_flight && { window: destination.max_in_flight }),
-      ...(destination.timeout_ms && { timeoutMs: destination.timeout_ms }),
-      ...(destination.batch_size && { maxBatchEvents: destination.batch_size }),
-      ...(options.logger && { logger: options.logger }),
-      ...setup.client,
-      ...options.client,
-    });
+    this.#ownsClient = options.graphClient === undefined;
+    this.#client =
+      options.graphClient ??
+      graphClientFor(setup.connection.destination, {
+        ...(options.logger && { logger: options.logger }),
+        ...setup.client,
+        ...options.client,
+      });
   }
 
   receive(message: StageInbound): void {
@@ -107,7 +126,7 @@ export class DeliveryStage {
       const result = await done.catch((caught: unknown) => caught);
       if (result instanceof Error && !(result instanceof GraphStopError)) error ??= result;
     }
-    await this.#client.close().catch(() => undefined);
+    if (this.#ownsClient) await this.#client.close().catch(() => undefined);
     this.#flush();
     this.#post({ type: "end", ...(error !== undefined && { error: describeError(error) }) });
   }

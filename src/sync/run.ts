@@ -14,9 +14,9 @@ import {
   type RunKind,
   type RunMode,
 } from "../ledger/index.ts";
-import type { GraphClientOptions, Logger } from "../meta/graph/index.ts";
+import type { GraphClient, GraphClientOptions, Logger } from "../meta/graph/index.ts";
 import { openSource, type Source, type SourceConfig, SourceError } from "../sources/index.ts";
-import { compileMappingAndKey } from "./mapping-and-key.ts";
+import { compileMappingAndKey, type MappingAndKey } from "./mapping-and-key.ts";
 import { OutcomeRecorder } from "./outcome-recorder.ts";
 import type { ConnectionDefaults } from "./prepare.ts";
 import { ChunkReader, type ReadChunk } from "./row-chunks.ts";
@@ -71,6 +71,16 @@ export interface RunConnectionOptions {
    * everything runs on this thread.
    */
   readonly worker?: boolean;
+  /**
+   * Compiled by the caller for many runs of the same connection (the collector's micro-batches,
+   * about ten a second): not compiled again per run.
+   */
+  readonly compiled?: MappingAndKey;
+  /**
+   * A Graph client that outlives the run, keeping its connections, buffers and learned window
+   * across the collector's micro-batches; the run does not close it. Implies the stage runs inline.
+   */
+  readonly graphClient?: GraphClient;
 }
 
 export interface RunCounts {
@@ -109,7 +119,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
   const kind: RunKind = baseline ? "baseline" : requestedKind;
 
   // Compiled before the run starts: a bad mapping is a config error, not a failed run.
-  const compiled = compileMappingAndKey(name, connection);
+  const compiled = options.compiled ?? compileMappingAndKey(name, connection);
   const source = options.source ?? openConfiguredSource(connection, options.baseDir);
   const now = options.now ?? Date.now;
 
@@ -126,7 +136,8 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
     for (const outcome of written) claimed.delete(outcome.key);
   });
   const hasFunctions = Object.values(options.client ?? {}).some((value) => typeof value === "function");
-  const worker = (options.worker ?? options.source === undefined) && !hasFunctions;
+  const worker =
+    (options.worker ?? options.source === undefined) && !hasFunctions && options.graphClient === undefined;
   const readAbort = new AbortController();
   const readSignal = options.signal ? AbortSignal.any([options.signal, readAbort.signal]) : readAbort.signal;
   /** Meta's refusal, as the stage reported it. */
@@ -245,7 +256,13 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
         logs: options.logger !== undefined,
         channelEvents: CHANNEL_EVENTS,
       },
-      { worker, mappingAndKey: compiled, client: options.client, logger: options.logger },
+      {
+        worker,
+        mappingAndKey: compiled,
+        client: options.client,
+        logger: options.logger,
+        graphClient: options.graphClient,
+      },
       onMessage,
     );
     stage.done.catch((error: unknown) => {

@@ -2,7 +2,7 @@
 // (the default: another core, and a heap with limits of its own) or inline on the run's thread.
 import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
-import type { GraphClientOptions, Logger } from "../meta/graph/index.ts";
+import type { GraphClient, GraphClientOptions, Logger } from "../meta/graph/index.ts";
 import type { DeliveryStage } from "./delivery-stage.ts";
 import type { MappingAndKey } from "./mapping-and-key.ts";
 import type { StageInbound, StageOutbound, StageSetup } from "./stage-protocol.ts";
@@ -21,6 +21,8 @@ export interface LinkOptions {
   readonly mappingAndKey: MappingAndKey;
   readonly client: Partial<GraphClientOptions> | undefined;
   readonly logger: Logger | undefined;
+  /** Inline only: a client that outlives the run (see StageOptions.graphClient). */
+  readonly graphClient?: GraphClient | undefined;
 }
 
 /**
@@ -56,6 +58,7 @@ function stageOptions(options: LinkOptions): ConstructorParameters<typeof Delive
   return {
     ...(options.client && { client: options.client }),
     ...(options.logger && { logger: options.logger }),
+    ...(options.graphClient && { graphClient: options.graphClient }),
   };
 }
 

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -337,20 +338,33 @@ describe("serve's collector delivery", () => {
     }
   });
 
-  it("delivers in serve's own process when the ledger is in memory", async () => {
+  it("delivers in serve's own process when the ledger is in memory, over one connection to Meta for every micro-batch", async () => {
     emulator.store.reset();
-    const s = await serve(await workspace(), { graphUrl: emulator.url, state: ":memory:" });
+    // Counts the TCP connections the delivery opens to Meta's stand-in.
+    let connections = 0;
+    const proxy = createServer((socket) => {
+      connections++;
+      const upstream = connect(emulator.port, "127.0.0.1");
+      socket.pipe(upstream).pipe(socket);
+      const end = () => {
+        socket.destroy();
+        upstream.destroy();
+      };
+      socket.on("error", end).on("close", end);
+      upstream.on("error", end).on("close", end);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const { port } = proxy.address() as AddressInfo;
+    const s = await serve(await workspace(), { graphUrl: `http://127.0.0.1:${port}`, state: ":memory:" });
     try {
       assert.deepEqual(deliveryChildren(), [], "no delivery process for a ledger in memory");
-      assert.equal(
-        await post(
-          s.service.url,
-          Array.from({ length: 12 }, (_, i) => purchase(`mem-${i}`)),
-        ),
-        200,
-      );
-      await until(() => uniqueDelivered(emulator) >= 12, 15_000, "delivery");
       const url = s.service.url;
+      // Three micro-batches, each delivered before the next is posted.
+      for (let batch = 0; batch < 3; batch++) {
+        const messages = Array.from({ length: 4 }, (_, i) => purchase(`mem-${batch}-${i}`));
+        assert.equal(await post(url, messages), 200);
+        await until(() => uniqueDelivered(emulator) >= 4 * (batch + 1), 15_000, `micro-batch ${batch}`);
+      }
       await until(
         async () => (await metric(url, "capi_sync_collector_queue_depth", { connection: "web" })) === 0,
         10_000,
@@ -361,9 +375,16 @@ describe("serve's collector delivery", () => {
         12,
       );
       assert.equal((await s.ledger.countsByState("web")).delivered, 12);
+      assert.equal(
+        await metric(url, "capi_sync_requests_total", { connection: "web", outcome: "success" }),
+        3,
+        "each micro-batch's request is counted",
+      );
+      assert.equal(connections, 1, "the micro-batches share one keep-alive connection");
     } finally {
       assert.equal((await s.service.shutdown({ graceMs: 5000 })).clean, true);
       await s.ledger.close();
+      proxy.close();
     }
   });
 });
