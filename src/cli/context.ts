@@ -1,7 +1,7 @@
 import { isAbsolute, join } from "node:path";
 import { DEFAULT_CONFIG_FILE, type LoadedConfig, loadConfig } from "../config/load.ts";
 import type { ConnectionConfig } from "../config/schema.ts";
-import { type Ledger, openLedger } from "../ledger/index.ts";
+import { type Ledger, openLedger, parseLedgerLocation } from "../ledger/index.ts";
 import type { CommandIo } from "./command.ts";
 import { UsageError } from "./command.ts";
 
@@ -31,6 +31,7 @@ export function selectConnections(
 /** Opens the ledger the config names, relative to the config file. Ledger errors are printed by the caller. */
 export async function openConfiguredLedger(loaded: LoadedConfig): Promise<Ledger> {
   const state = loaded.config.state;
-  const location = state.includes("://") || isAbsolute(state) ? state : join(loaded.baseDir, state);
-  return openLedger(location);
+  // A file path is relative to the config file; ":memory:" and URLs are kept as written.
+  const location = parseLedgerLocation(state, loaded.baseDir);
+  return openLedger(location.kind === "sqlite" ? location.path : state);
 }

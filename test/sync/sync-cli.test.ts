@@ -116,6 +116,29 @@ describe("capi-sync sync (CSV → emulator)", () => {
     );
   });
 
+  it("opens the state the config names: a path or sqlite: URL beside the config, :memory: in memory", async () => {
+    for (const [state, file] of [
+      [":memory:", undefined],
+      ["sqlite:kept/state.db", "kept/state.db"],
+    ] as const) {
+      emulator.store.reset();
+      const dir = await workspace(emulator, 20);
+      dirs.push(dir);
+      const yaml = await readFile(join(dir, "capi-sync.yaml"), "utf8");
+      await writeFile(
+        join(dir, "capi-sync.yaml"),
+        yaml.replace("state: state/ledger.db", `state: "${state}"`),
+      );
+      const { code, reports } = await sync(dir);
+      assert.equal(code, 0, state);
+      assert.equal(reports[0]?.delivered, 19, state);
+      const entries = await readdir(dir, { recursive: true });
+      assert.equal(entries.includes(":memory:"), false, `${state}: no file named :memory:`);
+      assert.equal(entries.includes("sqlite:kept"), false, `${state}: no directory named after the URL`);
+      if (file) assert.ok(entries.includes(file), `${state} → ${file}`);
+    }
+  });
+
   it("picks up new rows and, after a fix, replays rejected ones", async () => {
     emulator.store.reset();
     const dir = await workspace(emulator, 50);
