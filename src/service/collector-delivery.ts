@@ -9,9 +9,9 @@ import type { Ledger, Outcome } from "../ledger/index.ts";
 import type { Row } from "../mapping/index.ts";
 import type { GraphClientOptions, Logger } from "../meta/graph/index.ts";
 import type { Source } from "../sources/index.ts";
-import type { ConnectionDefaults } from "../sync/prepare.ts";
 import { graphClientFor } from "../sync/delivery-stage.ts";
 import { compileMappingAndKey } from "../sync/mapping-and-key.ts";
+import type { ConnectionDefaults } from "../sync/prepare.ts";
 import { type RunReport, runConnection } from "../sync/run.ts";
 import type { QueuedRow, WaitForRowsOptions } from "./collector/index.ts";
 import { observeOutcomes } from "./observed-ledger.ts";
@@ -83,7 +83,9 @@ export async function deliverLoop(options: DeliveryLoopOptions): Promise<void> {
   let current: { instruments: BatchInstruments; logger: Logger } | undefined;
   const graphClient = graphClientFor(connection.destination, {
     ...options.client,
-    logger: forwardLogger(() => current?.logger ?? logger),
+    // The client's info line closes each send: one per micro-batch, about ten a second, which at
+    // info would be noise in serve's log (and a write on its HTTP thread each); metrics count them.
+    logger: forwardLogger(() => current?.logger ?? logger, { info: "debug" }),
     ...chain(options.client, {
       onRequest: (report) => current?.instruments.client.onRequest?.(report),
       onWindowChange: (datasetId, stats) => current?.instruments.client.onWindowChange?.(datasetId, stats),
@@ -190,14 +192,16 @@ export async function deliverLoop(options: DeliveryLoopOptions): Promise<void> {
   }
 }
 
-/** A logger that writes wherever `target` says at the time of each line. */
-function forwardLogger(target: () => Logger): Logger {
-  return {
-    debug: (fields, message) => target().debug(fields, message),
-    info: (fields, message) => target().info(fields, message),
-    warn: (fields, message) => target().warn(fields, message),
-    error: (fields, message) => target().error(fields, message),
-  };
+/** A logger that writes wherever `target` says at the time of each line, some levels lowered. */
+function forwardLogger(
+  target: () => Logger,
+  lowered: Partial<Record<keyof Logger, keyof Logger>> = {},
+): Logger {
+  const at =
+    (level: keyof Logger): Logger[keyof Logger] =>
+    (fields, message) =>
+      target()[lowered[level] ?? level](fields, message);
+  return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
 /** A value-free error code (SQLite's, the queue's), when the error has one. */
