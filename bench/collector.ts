@@ -30,6 +30,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { Pool } from "undici";
+import { MAIN_HEAP_FLAGS } from "../src/cli/heap-flags.ts";
 import type { StandaloneConfig, StandaloneStats } from "../src/service/collector/standalone.ts";
 
 const { values } = parseArgs({
@@ -44,7 +45,8 @@ const { values } = parseArgs({
     batch: { type: "string", default: "20" },
     concurrency: { type: "string", default: "32" },
     phases: { type: "string", default: "open-batch,closed-batch,open-single,closed-single" },
-    "node-flags": { type: "string", default: "" },
+    // By default the flags the bin starts Node with, so serve runs as a user's `capi-sync serve` does.
+    "node-flags": { type: "string", default: MAIN_HEAP_FLAGS.join(" ") },
   },
 });
 const nodeFlags = values["node-flags"].split(" ").filter(Boolean);

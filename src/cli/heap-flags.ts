@@ -1,9 +1,10 @@
 /**
  * V8 flags the bin starts Node with (its shebang line; test/cli checks the two agree). On a machine
  * with a lot of memory V8 lets the main thread's young generation grow to ~100 MB, most of a sync's
- * peak RSS (bench/sync.ts: 439 MB → 321 MB with a cap). 16 MB semi-spaces cost no more peak RSS than
- * 4 MB (the worker's heap sets the peak) and ~18% less CPU: with 4 MB the main thread scavenged every
- * ~1,500 rows, while the rows of the chunks in flight were still alive, and copied them each time.
+ * peak RSS (bench/sync.ts: 439 MB → 321 MB with a cap). 16 MB semi-spaces measured no more peak RSS
+ * than 4 MB and less CPU: with 4 MB the main thread scavenged every ~1,500 rows while the rows of
+ * the chunks in flight were still alive, and copied them each time (bench/sync.ts, five pairs of
+ * runs on a noisy machine: −8% to −20% sync CPU in four, +8% in one).
  * Only a flag given at start-up sizes the main thread's heap; worker threads size theirs with
  * `resourceLimits`.
  */
