@@ -15,6 +15,8 @@ import {
   type RunMode,
 } from "../ledger/index.ts";
 import type { GraphClient, GraphClientOptions, Logger } from "../meta/graph/index.ts";
+// Not through the index, which would load the Graph client (undici) on this thread.
+import { linkedAbort } from "../meta/graph/linked-abort.ts";
 import { openSource, type Source, type SourceConfig, SourceError } from "../sources/index.ts";
 import { compileMappingAndKey, type MappingAndKey } from "./mapping-and-key.ts";
 import { OutcomeRecorder } from "./outcome-recorder.ts";
@@ -138,8 +140,11 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
   const hasFunctions = Object.values(options.client ?? {}).some((value) => typeof value === "function");
   const worker =
     (options.worker ?? options.source === undefined) && !hasFunctions && options.graphClient === undefined;
+  /** Aborted by the run itself: Meta's refusal, a failed stage. */
   const readAbort = new AbortController();
-  const readSignal = options.signal ? AbortSignal.any([options.signal, readAbort.signal]) : readAbort.signal;
+  /** Either that or the caller's signal (serve's shutdown, which outlives many runs). */
+  const reading = linkedAbort([options.signal, readAbort.signal]);
+  const readSignal = reading.signal;
   /** Meta's refusal, as the stage reported it. */
   let halted: StopDescription | undefined;
   let stageError: Error | undefined;
@@ -301,6 +306,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
   } catch (error) {
     readError ??= error;
   } finally {
+    reading.unlink();
     await Promise.allSettled([stage?.close(), source.close()]);
   }
 

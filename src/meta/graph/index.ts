@@ -22,6 +22,7 @@ export {
   HTTP_STATUS_RULES,
   META_ERROR_RULES,
 } from "./error-classes.ts";
+export { type LinkedAbort, linkedAbort } from "./linked-abort.ts";
 export type { Logger } from "./safe-log.ts";
 export { DatasetSender, type SendHandlers } from "./sender.ts";
 export { describeStop, TOKEN_SUBCODES } from "./stop-messages.ts";

@@ -17,6 +17,7 @@ import {
 import { type AttemptResult, deliverWithBisection } from "./bisect.ts";
 import { ageDeadlineMs, type DeadlinePolicy, retryDeadlineMs } from "./deadline.ts";
 import { type Classified, classifyResponse, type GraphErrorBody } from "./error-classes.ts";
+import { linkedAbort } from "./linked-abort.ts";
 import type { SafeLog, Scrubber } from "./safe-log.ts";
 import { describeStop } from "./stop-messages.ts";
 import type { GraphTransport, WireResult } from "./transport.ts";
@@ -134,10 +135,8 @@ export class DatasetSender<R> {
     const stopped = this.#ctx.stopError();
     if (stopped !== undefined) throw stopped.withSummary(summary);
     // Aborted by the client's stop (auth/config refusal), the caller, or a throwing onOutcome.
-    const runAbort = new AbortController();
-    const signals = [this.#ctx.stopSignal, runAbort.signal];
-    if (handlers.signal) signals.push(handlers.signal);
-    const signal = AbortSignal.any(signals);
+    const runAbort = linkedAbort([this.#ctx.stopSignal, handlers.signal]);
+    const signal = runAbort.signal;
     // Read per event: a plain flag, since a composite signal's `aborted` getter is not cheap.
     let aborted = signal.aborted;
     signal.addEventListener("abort", () => {
@@ -219,6 +218,7 @@ export class DatasetSender<R> {
       }
     } finally {
       while (tasks.size > 0) await Promise.all(tasks);
+      runAbort.unlink();
     }
 
     summary.aborted = handlers.signal?.aborted === true;
