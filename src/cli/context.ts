@@ -31,7 +31,8 @@ export function selectConnections(
 /** Opens the ledger the config names, relative to the config file. Ledger errors are printed by the caller. */
 export async function openConfiguredLedger(loaded: LoadedConfig): Promise<Ledger> {
   const state = loaded.config.state;
-  // A file path is relative to the config file; ":memory:" and URLs are kept as written.
+  // A path, or a sqlite:/file: URL, names a file (relative ones beside the config file);
+  // ":memory:" and URLs of other schemes go to openLedger as written (it refuses the unsupported).
   const location = parseLedgerLocation(state, loaded.baseDir);
   return openLedger(location.kind === "sqlite" ? location.path : state);
 }

@@ -7,10 +7,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ConnectionConfig } from "../config/schema.ts";
 import type { Ledger, Outcome } from "../ledger/index.ts";
 import type { Row } from "../mapping/index.ts";
-import type { GraphClientOptions, Logger } from "../meta/graph/index.ts";
+import type { GraphClient, GraphClientOptions, Logger } from "../meta/graph/index.ts";
 import type { Source } from "../sources/index.ts";
 import { graphClientFor } from "../sync/delivery-stage.ts";
-import { compileMappingAndKey } from "../sync/mapping-and-key.ts";
+import { compileMappingAndKey, type MappingAndKey } from "../sync/mapping-and-key.ts";
 import type { ConnectionDefaults } from "../sync/prepare.ts";
 import { type RunReport, runConnection } from "../sync/run.ts";
 import type { QueuedRow, WaitForRowsOptions } from "./collector/index.ts";
@@ -44,7 +44,8 @@ export interface BatchInstruments {
 /** Meta refused a connection's token or configuration: its delivery stops until serve restarts. */
 export interface HaltNotice {
   readonly kind: "auth" | "config";
-  readonly runId: number;
+  /** The run that met the refusal; absent when the connection could not even start one. */
+  readonly runId?: number;
   /** Value-free: Meta's code and what to do. */
   readonly message: string;
   /** The Graph client's own line about the refusal (code, subcode, fbtrace_id), folded in. */
@@ -73,122 +74,145 @@ export interface DeliveryLoopOptions {
   readonly client?: Partial<GraphClientOptions>;
 }
 
-/** Runs until `signal` aborts or Meta refuses the connection (halt). Never throws. */
+/** Runs until `signal` aborts or the connection halts (Meta refused it, or its mapping is unusable). Never throws. */
 export async function deliverLoop(options: DeliveryLoopOptions): Promise<void> {
-  const { name, connection, queue, signal, reporter, logger } = options;
-  const mode = connection.destination.test_event_code ? "test" : "live";
-  const compiled = compileMappingAndKey(name, connection);
-  // One client for every micro-batch (about ten a second): its connections to Meta stay open and its
-  // window stays learned. Its hooks and log lines go to the batch in progress.
-  let current: { instruments: BatchInstruments; logger: Logger } | undefined;
-  const graphClient = graphClientFor(connection.destination, {
-    ...options.client,
-    // The client's info line closes each send: one per micro-batch, about ten a second, which at
-    // info would be noise in serve's log (and a write on its HTTP thread each); metrics count them.
-    logger: forwardLogger(() => current?.logger ?? logger, { info: "debug" }),
-    ...chain(options.client, {
-      onRequest: (report) => current?.instruments.client.onRequest?.(report),
-      onWindowChange: (datasetId, stats) => current?.instruments.client.onWindowChange?.(datasetId, stats),
-    }),
-  });
+  const { name, connection, reporter, logger } = options;
+  // One mapping and one client for every micro-batch (about ten a second): the client's connections
+  // to Meta stay open and its window stays learned. Its hooks and log lines go to the batch in progress.
+  const batch: CurrentBatch = { current: undefined };
+  let compiled: MappingAndKey;
+  let graphClient: GraphClient;
   try {
-    await loop();
+    compiled = compileMappingAndKey(name, connection);
+    graphClient = graphClientFor(connection.destination, {
+      ...options.client,
+      // The client's info line closes each send: one per micro-batch, which at info would be noise
+      // in serve's log (and a write on its HTTP thread each); metrics count the sends.
+      logger: forwardLogger(() => batch.current?.logger ?? logger, { info: "debug" }),
+      ...chain(options.client, {
+        onRequest: (report) => batch.current?.instruments.client.onRequest?.(report),
+        onWindowChange: (datasetId, stats) =>
+          batch.current?.instruments.client.onWindowChange?.(datasetId, stats),
+      }),
+    });
+  } catch (error) {
+    // A mapping that does not compile (the config schema does not compile expressions) fails every
+    // batch alike: the connection halts with the reason, and its events stay queued.
+    reporter.halted(name, {
+      kind: "config",
+      message: `the connection cannot be prepared: ${error instanceof Error ? error.message : "unexpected error"}`,
+      fields: {},
+    });
+    return;
+  }
+  try {
+    await deliverBatches(options, compiled, graphClient, batch);
   } finally {
     await graphClient.close().catch(() => undefined);
   }
+}
 
-  async function loop(): Promise<void> {
-    const failed = async (rows: readonly QueuedRow[], error: unknown): Promise<void> => {
-      queue.release(rows.map((row) => row.id));
-      const code = codeOf(error);
-      if (code === "run_in_progress")
-        // Another process delivers this connection, or one that just died is not yet reaped (its
-        // run stays "running" until its process is gone): the batch waits and tries again.
-        logger.warn(
-          { connection: name, code },
-          "another process is delivering this connection now; the events stay queued and are retried",
-        );
-      else
-        logger.error(
-          { connection: name, err: error instanceof Error ? error.name : "unknown", code },
-          "collector delivery failed; the events stay queued and are retried",
-        );
+interface CurrentBatch {
+  current: { instruments: BatchInstruments; logger: Logger } | undefined;
+}
+
+async function deliverBatches(
+  options: DeliveryLoopOptions,
+  compiled: MappingAndKey,
+  graphClient: GraphClient,
+  batch: CurrentBatch,
+): Promise<void> {
+  const { name, connection, queue, signal, reporter, logger } = options;
+  const mode = connection.destination.test_event_code ? "test" : "live";
+  const failed = async (rows: readonly QueuedRow[], error: unknown): Promise<void> => {
+    queue.release(rows.map((row) => row.id));
+    const code = codeOf(error);
+    if (code === "run_in_progress")
+      // Another process delivers this connection, or one that just died is not yet reaped (its
+      // run stays "running" until its process is gone): the batch waits and tries again.
+      logger.warn(
+        { connection: name, code },
+        "another process is delivering this connection now; the events stay queued and are retried",
+      );
+    else
+      logger.error(
+        { connection: name, err: error instanceof Error ? error.name : "unknown", code },
+        "collector delivery failed; the events stay queued and are retried",
+      );
+    await sleep(RETRY_AFTER_FAILURE_MS, undefined, { signal }).catch(() => undefined);
+  };
+  while (!signal.aborted) {
+    let rows: QueuedRow[];
+    try {
+      rows = await queue.waitForRows(name, {
+        max: MICRO_BATCH_EVENTS,
+        maxDelayMs: options.maxDelayMs,
+        signal,
+      });
+    } catch (error) {
+      // Stopping, or the queue is closed: the rows stay queued for the next start.
+      if (signal.aborted || (error as { code?: unknown }).code === "queue_closed") return;
+      // The file could not be read (busy, say): reading is tried again; nothing was claimed.
+      logger.error(
+        { connection: name, err: error instanceof Error ? error.name : "unknown", code: codeOf(error) },
+        "collector queue could not be read; trying again",
+      );
       await sleep(RETRY_AFTER_FAILURE_MS, undefined, { signal }).catch(() => undefined);
-    };
-    while (!signal.aborted) {
-      let rows: QueuedRow[];
-      try {
-        rows = await queue.waitForRows(name, {
-          max: MICRO_BATCH_EVENTS,
-          maxDelayMs: options.maxDelayMs,
-          signal,
-        });
-      } catch (error) {
-        // Stopping, or the queue is closed: the rows stay queued for the next start.
-        if (signal.aborted || (error as { code?: unknown }).code === "queue_closed") return;
-        // The file could not be read (busy, say): reading is tried again; nothing was claimed.
-        logger.error(
-          { connection: name, err: error instanceof Error ? error.name : "unknown", code: codeOf(error) },
-          "collector queue could not be read; trying again",
-        );
-        await sleep(RETRY_AFTER_FAILURE_MS, undefined, { signal }).catch(() => undefined);
-        continue;
-      }
-      if (rows.length === 0) continue;
-      const instruments = reporter.startBatch(name);
-      const folded = foldStopLine(logger);
-      current = { instruments, logger: folded.logger };
-      /** Keys whose outcome this run committed to the ledger: every recorded state is terminal. */
-      const recorded = new Set<string>();
-      const onRecorded = (outcomes: readonly Outcome[]): void => {
-        for (const outcome of outcomes) recorded.add(outcome.key);
-        instruments.recorded(outcomes);
-      };
-      let report: RunReport;
-      try {
-        report = await trackRequests(instruments.requests, () =>
-          runConnection({
-            name,
-            connection,
-            defaults: options.defaults,
-            baseDir: options.baseDir,
-            ledger: observeOutcomes(options.ledger, onRecorded),
-            source: rowsSource(rows),
-            compiled,
-            graphClient,
-            signal,
-            logger: folded.logger,
-          }),
-        );
-      } catch (error) {
-        instruments.failed();
-        folded.release();
-        await failed(rows, error);
-        continue;
-      }
-      instruments.finished(report);
-      try {
-        await settle(rows, compiled.rowKey, recorded, {
-          connection: name,
-          mode,
-          ledger: options.ledger,
-          queue,
-        });
-      } catch (error) {
-        await failed(rows, error);
-        continue;
-      }
-      if (report.stopKind === "auth" || report.stopKind === "config") {
-        reporter.halted(name, {
-          kind: report.stopKind,
-          runId: report.runId,
-          message: report.message ?? "Meta refused the request",
-          fields: folded.take(),
-        });
-        return;
-      }
-      folded.release();
+      continue;
     }
+    if (rows.length === 0) continue;
+    const instruments = reporter.startBatch(name);
+    const folded = foldStopLine(logger);
+    batch.current = { instruments, logger: folded.logger };
+    /** Keys whose outcome this run committed to the ledger: every recorded state is terminal. */
+    const recorded = new Set<string>();
+    const onRecorded = (outcomes: readonly Outcome[]): void => {
+      for (const outcome of outcomes) recorded.add(outcome.key);
+      instruments.recorded(outcomes);
+    };
+    let report: RunReport | undefined;
+    let failure: { error: unknown } | undefined;
+    try {
+      report = await trackRequests(instruments.requests, () =>
+        runConnection({
+          name,
+          connection,
+          defaults: options.defaults,
+          baseDir: options.baseDir,
+          ledger: observeOutcomes(options.ledger, onRecorded),
+          source: rowsSource(rows),
+          compiled,
+          graphClient,
+          signal,
+          logger: folded.logger,
+        }),
+      );
+      instruments.finished(report);
+      await settle(rows, compiled.rowKey, recorded, {
+        connection: name,
+        mode,
+        ledger: options.ledger,
+        queue,
+      });
+    } catch (error) {
+      if (report === undefined) instruments.failed();
+      failure = { error };
+    }
+    // Meta's refusal stops the shared client for good, whatever else went wrong in the batch: the
+    // connection halts here, with the client's own line about the refusal folded in.
+    const stop = graphClient.stopped;
+    if (stop !== undefined) {
+      if (failure !== undefined) queue.release(rows.map((row) => row.id));
+      reporter.halted(name, {
+        kind: stop.kind,
+        ...(report && { runId: report.runId }),
+        message: report?.message ?? stop.message,
+        fields: folded.take(),
+      });
+      return;
+    }
+    folded.release();
+    if (failure !== undefined) await failed(rows, failure.error);
   }
 }
 

@@ -18,7 +18,8 @@ export interface Halt {
   readonly kind: "auth" | "config";
   /** Value-free: Meta's code and what to do. */
   readonly message: string;
-  readonly runId: number;
+  /** The run that met the refusal; absent when the connection could not start one. */
+  readonly runId?: number | undefined;
   readonly at: Date;
 }
 

@@ -81,6 +81,8 @@ export interface RunConnectionOptions {
   /**
    * A Graph client that outlives the run, keeping its connections, buffers and learned window
    * across the collector's micro-batches; the run does not close it. Implies the stage runs inline.
+   * Its settings, hooks and logger are the ones it was made with: `client` and `logger` do not
+   * reach it.
    */
   readonly graphClient?: GraphClient;
 }
