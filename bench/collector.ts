@@ -1,6 +1,6 @@
 // The collector on loopback: `node bench/collector.ts [--no-deliver] [--seconds 8] [--warmup 2]
 // [--rate 10000] [--batch 20] [--phases open-batch,closed-batch,open-single,closed-single]
-// [--node-flags "..."] [--synchronous normal|full] [--drain]`.
+// [--node-flags "..."] [--synchronous normal|full] [--drain] [--client raw|undici]`.
 //
 // Default (the issue's figure): a real `capi-sync serve` whose collector delivers every accepted
 // event through the pipeline to the emulator (a process of its own). After each phase the bench
@@ -13,7 +13,10 @@
 // (src/service/collector/standalone.ts) with its queue's commit counts; --drain acknowledges rows
 // as a pipeline would, without one.
 //
-// This process is the load generator (undici pools). An acknowledgement is the 200 the collector
+// This process is the load generator: a lean keep-alive HTTP/1.1 client (bench/raw-http.ts, one
+// request in flight per connection), or with --client undici undici's pools, which cost ~45% of a
+// core at 10k requests/s, CPU the 2-core machine then takes from the server under test (the raw
+// client: ~22%). An acknowledgement is the 200 the collector
 // sends after the commit that holds the request's messages, so its latency is ingestion + durable
 // commit.
 //   closed-*: a fixed number of requests in flight, each sent as soon as the previous returns —
@@ -32,6 +35,7 @@ import { parseArgs } from "node:util";
 import { Pool } from "undici";
 import { MAIN_HEAP_FLAGS } from "../src/cli/heap-flags.ts";
 import type { StandaloneConfig, StandaloneStats } from "../src/service/collector/standalone.ts";
+import { RawHttpClient } from "./raw-http.ts";
 
 const { values } = parseArgs({
   allowNegative: true,
@@ -45,6 +49,7 @@ const { values } = parseArgs({
     batch: { type: "string", default: "20" },
     concurrency: { type: "string", default: "32" },
     phases: { type: "string", default: "open-batch,closed-batch,open-single,closed-single" },
+    client: { type: "string", default: "raw" },
     // By default the flags the bin starts Node with, so serve runs as a user's `capi-sync serve` does.
     "node-flags": { type: "string", default: MAIN_HEAP_FLAGS.join(" ") },
   },
@@ -121,14 +126,34 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-async function send(pool: Pool, events: number): Promise<boolean> {
-  const { path, text } = body(events);
-  const response = await pool.request({ method: "POST", path, headers: HEADERS, body: text });
-  await response.body.dump();
-  return response.statusCode === 200;
+/** Sends one request of `events` events; true when the collector acknowledged it (200). */
+type Send = (events: number) => Promise<boolean>;
+
+/** The load generator: our lean client (default), or undici's pool (`--client undici`). */
+function generator(url: string, connections: number): { send: Send; close(): Promise<void> } {
+  if (values.client === "undici") {
+    const pool = new Pool(url, { connections, pipelining: 1 });
+    return {
+      async send(events) {
+        const { path, text } = body(events);
+        const response = await pool.request({ method: "POST", path, headers: HEADERS, body: text });
+        await response.body.dump();
+        return response.statusCode === 200;
+      },
+      close: () => pool.close(),
+    };
+  }
+  const client = new RawHttpClient(url, { connections, headers: HEADERS });
+  return {
+    async send(events) {
+      const { path, text } = body(events);
+      return (await client.post(path, text)) === 200;
+    },
+    close: async () => client.close(),
+  };
 }
 
-async function closedLoop(pool: Pool, events: number, durationMs: number, inFlight: number) {
+async function closedLoop(send: Send, events: number, durationMs: number, inFlight: number) {
   const latencies: number[] = [];
   let failures = 0;
   const end = performance.now() + durationMs;
@@ -136,7 +161,7 @@ async function closedLoop(pool: Pool, events: number, durationMs: number, inFlig
     Array.from({ length: inFlight }, async () => {
       while (performance.now() < end) {
         const started = performance.now();
-        const ok = await send(pool, events).catch(() => false);
+        const ok = await send(events).catch(() => false);
         if (ok) latencies.push(performance.now() - started);
         else failures++;
       }
@@ -145,7 +170,7 @@ async function closedLoop(pool: Pool, events: number, durationMs: number, inFlig
   return { latencies, failures };
 }
 
-async function openLoop(pool: Pool, events: number, durationMs: number, eventsPerSecond: number) {
+async function openLoop(send: Send, events: number, durationMs: number, eventsPerSecond: number) {
   const latencies: number[] = [];
   let failures = 0;
   const intervalMs = (1000 * events) / eventsPerSecond;
@@ -169,7 +194,7 @@ async function openLoop(pool: Pool, events: number, durationMs: number, eventsPe
     }
     planned++;
     inFlight++;
-    send(pool, events).then(
+    send(events).then(
       (ok) => {
         if (ok) latencies.push(performance.now() - plannedAt);
         else failures++;
@@ -192,11 +217,11 @@ async function phase(url: string, name: string): Promise<PhaseResult> {
   const [loop, shape] = name.split("-");
   const events = shape === "batch" ? batchSize : 1;
   const inFlight = shape === "batch" ? Math.max(1, Math.round(concurrency / 4)) : concurrency;
-  const pool = new Pool(url, { connections: loop === "open" ? 256 : inFlight, pipelining: 1 });
+  const load = generator(url, loop === "open" ? 256 : inFlight);
   const run = (durationMs: number) =>
     loop === "open"
-      ? openLoop(pool, events, durationMs, rate)
-      : closedLoop(pool, events, durationMs, inFlight);
+      ? openLoop(load.send, events, durationMs, rate)
+      : closedLoop(load.send, events, durationMs, inFlight);
   try {
     const warmupStarted = performance.now();
     const warmup = await run(warmupSeconds * 1000);
@@ -215,7 +240,7 @@ async function phase(url: string, name: string): Promise<PhaseResult> {
       warmupSeconds: (started - warmupStarted) / 1000,
     };
   } finally {
-    await pool.close();
+    await load.close();
   }
 }
 
