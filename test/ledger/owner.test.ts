@@ -17,11 +17,14 @@ describe("isOwnerAlive", () => {
 
   it("counts a running process as alive and one that exited as gone", async () => {
     const child = spawn("sleep", ["5"]);
-    const owner = { host: THIS_PROCESS.host, pid: child.pid as number, token: "t" };
-    assert.equal(isOwnerAlive(owner), true);
     const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
+    const owner = { host: THIS_PROCESS.host, pid: child.pid as number, token: "t" };
+    try {
+      assert.equal(isOwnerAlive(owner), true);
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+    }
     assert.equal(isOwnerAlive(owner), false);
   });
 
