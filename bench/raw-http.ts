@@ -8,6 +8,7 @@ import { connect, type Socket } from "node:net";
 
 const HEADER_END = Buffer.from("\r\n\r\n");
 const CONTENT_LENGTH = /\r\ncontent-length:\s*(\d+)/i;
+const CONNECTION_CLOSE = /\r\nconnection:\s*close/i;
 
 interface Pending {
   resolve(status: number): void;
@@ -20,7 +21,7 @@ class Connection {
   #buffer: Buffer | undefined;
   #closed = false;
 
-  constructor(socket: Socket, onClose: (connection: Connection) => void) {
+  constructor(socket: Socket) {
     this.#socket = socket;
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.#read(chunk));
@@ -28,7 +29,6 @@ class Connection {
       if (this.#closed) return;
       this.#closed = true;
       this.#fail(new Error("connection closed"));
-      onClose(this);
     };
     socket.on("error", close);
     socket.on("close", close);
@@ -48,6 +48,8 @@ class Connection {
   }
 
   close(): void {
+    this.#closed = true;
+    this.#fail(new Error("connection closed"));
     this.#socket.destroy();
   }
 
@@ -74,6 +76,7 @@ class Connection {
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.resolve(Number(head.slice(9, 12)));
+    if (CONNECTION_CLOSE.test(head)) this.close();
   }
 
   #fail(error: Error): void {
@@ -83,34 +86,46 @@ class Connection {
   }
 }
 
+/** An exchange that takes longer fails (and closes its connection), so a stalled server cannot hang a phase. */
+const EXCHANGE_TIMEOUT_MS = 30_000;
+
 export class RawHttpClient {
   readonly #host: string;
   readonly #port: number;
   readonly #prefix: string;
-  readonly #maxConnections: number;
+  /** Open connections not in use. */
   readonly #idle: Connection[] = [];
-  readonly #waiting: ((connection: Connection) => void)[] = [];
-  #open = 0;
+  /** Requests waiting for one of the `connections` slots. */
+  readonly #waiting: (() => void)[] = [];
+  #freeSlots: number;
 
   /** `headers`: extra request header lines, e.g. `{ authorization: "Basic …" }`. */
   constructor(url: string, options: { connections: number; headers: Record<string, string> }) {
     const { hostname, port, host } = new URL(url);
     this.#host = hostname;
     this.#port = Number(port);
-    this.#maxConnections = options.connections;
+    this.#freeSlots = options.connections;
     this.#prefix = Object.entries({ host, ...options.headers })
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join("");
   }
 
-  /** POSTs `body` to `path`; resolves with the answer's status. */
+  /** POSTs `body` to `path`; resolves with the answer's status, rejects when the exchange fails. */
   async post(path: string, body: string): Promise<number> {
-    const connection = await this.#connection();
-    const request = `POST ${path} HTTP/1.1\r\n${this.#prefix}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    await this.#takeSlot();
     try {
-      return await connection.exchange(request);
+      const connection = this.#takeIdle() ?? (await this.#connect());
+      const request = `POST ${path} HTTP/1.1\r\n${this.#prefix}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+      const timer = setTimeout(() => connection.close(), EXCHANGE_TIMEOUT_MS);
+      try {
+        const status = await connection.exchange(request);
+        if (!connection.closed) this.#idle.push(connection);
+        return status;
+      } finally {
+        clearTimeout(timer);
+      }
     } finally {
-      this.#release(connection);
+      this.#giveSlot();
     }
   }
 
@@ -119,28 +134,34 @@ export class RawHttpClient {
     this.#idle.length = 0;
   }
 
-  async #connection(): Promise<Connection> {
+  #takeIdle(): Connection | undefined {
     for (let idle = this.#idle.pop(); idle !== undefined; idle = this.#idle.pop()) {
       if (!idle.closed) return idle;
     }
-    if (this.#open < this.#maxConnections) {
-      this.#open++;
-      const socket = connect(this.#port, this.#host);
-      await new Promise<void>((resolve, reject) => {
-        socket.once("connect", resolve);
-        socket.once("error", reject);
-      });
-      return new Connection(socket, () => {
-        this.#open--;
-      });
-    }
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    return undefined;
   }
 
-  #release(connection: Connection): void {
-    if (connection.closed) return;
+  async #connect(): Promise<Connection> {
+    const socket = connect(this.#port, this.#host);
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    return new Connection(socket);
+  }
+
+  async #takeSlot(): Promise<void> {
+    if (this.#freeSlots > 0) {
+      this.#freeSlots--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** The slot goes to the next waiting request, or back to the pool. */
+  #giveSlot(): void {
     const next = this.#waiting.shift();
-    if (next !== undefined) next(connection);
-    else this.#idle.push(connection);
+    if (next !== undefined) next();
+    else this.#freeSlots++;
   }
 }

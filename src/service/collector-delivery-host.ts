@@ -25,6 +25,8 @@ interface OpenBatch {
 
 export class DeliveryProcess {
   readonly #setup: DeliverySetup;
+  /** Connections a process halted (Meta refused them, or their mapping does not compile). */
+  readonly #halted = new Set<string>();
   readonly #queue: CollectorQueue;
   readonly #reporter: DeliveryReporter;
   readonly #logger: Logger;
@@ -130,7 +132,9 @@ export class DeliveryProcess {
       );
       this.#scheduleRestart();
     });
-    this.#send(child, { type: "setup", setup: this.#setup });
+    // A restarted process leaves halted connections alone: they stay halted until serve restarts.
+    const connections = this.#setup.connections.filter(({ name }) => !this.#halted.has(name));
+    this.#send(child, { type: "setup", setup: { ...this.#setup, connections } });
     await ready;
   }
 
@@ -215,6 +219,7 @@ export class DeliveryProcess {
         this.#batches.delete(message.connection);
         return;
       case "halted":
+        this.#halted.add(message.connection);
         this.#reporter.halted(message.connection, message.notice);
         return;
       case "stopped":

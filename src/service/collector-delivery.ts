@@ -206,7 +206,8 @@ async function deliverBatches(
       reporter.halted(name, {
         kind: stop.kind,
         ...(report && { runId: report.runId }),
-        message: report?.message ?? stop.message,
+        // The run's own description when it ended on this refusal; the client's otherwise.
+        message: report?.stopKind === stop.kind && report.message ? report.message : stop.message,
         fields: folded.take(),
       });
       return;

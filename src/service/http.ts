@@ -81,6 +81,11 @@ class LazyChild implements FastifyBaseLogger {
   }
   silent(): void {}
 
+  /** pino's own check, which plugins call before building a costly line. */
+  isLevelEnabled(level: string): boolean {
+    return isEnabled(this.#child ?? this.#parent, level);
+  }
+
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     return this.#real().child(bindings, options);
   }

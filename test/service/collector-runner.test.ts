@@ -245,6 +245,34 @@ describe("serve's collector delivery", () => {
     }
   });
 
+  it("keeps a halted connection halted when its delivery process is restarted", async (t) => {
+    if (!existsSync("/proc/self/stat")) return t.skip("finds the delivery process through /proc");
+    emulator.store.reset();
+    const requestsToMeta = async (): Promise<number> =>
+      ((await (await fetch(`${emulator.url}/_emulator/stats`)).json()) as { requests: { logged: number } })
+        .requests.logged;
+    const s = await serve(await workspace(), { graphUrl: emulator.url, token: EXPIRED_TOKEN });
+    try {
+      const url = s.service.url;
+      assert.equal(await post(url, [purchase("halt-1")]), 200);
+      await until(async () => (await fetch(`${url}/readyz`)).status === 503, 15_000, "the halt");
+      const before = await requestsToMeta();
+      const [first] = deliveryChildren();
+      assert.ok(first !== undefined);
+      process.kill(first, "SIGKILL");
+      await until(() => deliveryChildren().some((pid) => pid !== first), 10_000, "a new delivery process");
+      assert.equal(await post(url, [purchase("halt-2")]), 200);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      assert.equal(await requestsToMeta(), before, "nothing more is sent for a halted connection");
+      assert.equal(s.logs().filter((line) => line.halted === true).length, 1, "the halt is logged once");
+      assert.equal((await fetch(`${url}/readyz`)).status, 503);
+      assert.equal(await metric(url, "capi_sync_collector_queue_depth", { connection: "web" }), 2);
+    } finally {
+      await s.service.shutdown({ graceMs: 5000 });
+      await s.ledger.close();
+    }
+  });
+
   it("restarts a delivery process that dies, and delivers everything it had not acknowledged", async (t) => {
     if (!existsSync("/proc/self/stat")) return t.skip("finds the delivery process through /proc");
     const slow = await startEmulator({

@@ -25,6 +25,10 @@ function logged(level: "info" | "debug") {
     metrics: new ServiceMetrics([]),
     readiness: async () => ({ ready: true, body: {} }),
   });
+  app.get("/levels", async (request) => {
+    const log = request.log as unknown as { isLevelEnabled(level: string): boolean };
+    return { debug: log.isLevelEnabled("debug"), info: log.isLevelEnabled("info") };
+  });
   app.get("/probe", async (request) => {
     request.log.info({ email: "Zelda.Http@Example.net" }, "probe called");
     return { ok: true };
@@ -46,6 +50,7 @@ describe("request loggers", () => {
     const { app, lines, children, ready } = logged("info");
     await ready();
     for (let i = 0; i < 5; i++) assert.equal((await app.inject({ url: "/healthz" })).statusCode, 200);
+    assert.deepEqual((await app.inject({ url: "/levels" })).json(), { debug: false, info: true });
     assert.equal(children(), 0, "no child logger per request");
     assert.deepEqual(lines, []);
     await app.close();

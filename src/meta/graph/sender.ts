@@ -217,8 +217,11 @@ export class DatasetSender<R> {
         else await dispatch(last);
       }
     } finally {
-      while (tasks.size > 0) await Promise.all(tasks);
-      runAbort.unlink();
+      try {
+        while (tasks.size > 0) await Promise.all(tasks);
+      } finally {
+        runAbort.unlink();
+      }
     }
 
     summary.aborted = handlers.signal?.aborted === true;
