@@ -134,25 +134,15 @@ export class ClaimBook {
    * `maxDelayMs`: the pipeline's micro-batch trigger.
    */
   async waitForRows(connection: string, options: WaitForRowsOptions = {}): Promise<QueuedRow[]> {
-    const max = options.max ?? DEFAULT_MAX;
-    const maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
-    const { signal } = options;
     const state = this.#state(connection);
-    for (;;) {
-      signal?.throwIfAborted();
-      const unusable = this.#unusable();
-      if (unusable) throw unusable;
-      const waiting = state.stored - state.inFlight.size;
-      const oldest = this.#oldestWaiting(state);
-      if (waiting >= max || (waiting > 0 && oldest !== undefined && this.#now() - oldest >= maxDelayMs)) {
-        const rows = await this.claim(connection, max);
-        if (rows.length > 0) return rows;
-        continue;
-      }
-      const dueInMs =
-        waiting > 0 && oldest !== undefined ? Math.max(1, oldest + maxDelayMs - this.#now()) : undefined;
-      await waitForChange(state, dueInMs, signal);
-    }
+    return waitForBatch(state, options, this.#now, {
+      look: () => {
+        const unusable = this.#unusable();
+        if (unusable) throw unusable;
+        return { waiting: state.stored - state.inFlight.size, oldest: this.#oldestWaiting(state) };
+      },
+      claim: (max) => this.claim(connection, max),
+    });
   }
 
   /** Stored rows not yet acknowledged, for one connection or all. */
@@ -241,8 +231,37 @@ export function wakeWaits(state: ClaimState): void {
   state.wakers.clear();
 }
 
+/**
+ * The micro-batch trigger shared by the claim book and the cross-process reader: claims up to `max`
+ * rows once `max` wait or the oldest waiting one has waited `maxDelayMs`, else waits for a change.
+ * `look` says what waits (and throws when the queue cannot be used); `claim` takes rows.
+ */
+export async function waitForBatch(
+  state: ClaimState,
+  options: WaitForRowsOptions,
+  now: () => number,
+  queue: {
+    look(): { waiting: number; oldest: number | undefined };
+    claim(max: number): QueuedRow[] | Promise<QueuedRow[]>;
+  },
+): Promise<QueuedRow[]> {
+  const max = options.max ?? DEFAULT_MAX;
+  const maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const { waiting, oldest } = queue.look();
+    const dueInMs = waiting > 0 && oldest !== undefined ? oldest + maxDelayMs - now() : undefined;
+    if (waiting >= max || (dueInMs !== undefined && dueInMs <= 0)) {
+      const rows = await queue.claim(max);
+      if (rows.length > 0) return rows;
+      continue;
+    }
+    await waitForChange(state, dueInMs, options.signal);
+  }
+}
+
 /** Until the state changes, `dueInMs` pass (at least 1 ms; never when undefined) or `signal` aborts. */
-export async function waitForChange(
+async function waitForChange(
   state: ClaimState,
   dueInMs: number | undefined,
   signal: AbortSignal | undefined,

@@ -8,12 +8,11 @@ import { CollectorQueueError } from "./queue.ts";
 import {
   type ClaimState,
   DEFAULT_MAX,
-  DEFAULT_MAX_DELAY_MS,
   lazyRow,
   type QueuedRow,
   releaseClaims,
   type WaitForRowsOptions,
-  waitForChange,
+  waitForBatch,
   wakeWaits,
 } from "./queue-claims.ts";
 import { openQueueReader, type RowReader } from "./queue-file.ts";
@@ -53,31 +52,21 @@ export class QueueReader {
    * until deleted through the writer.
    */
   async waitForRows(connection: string, options: WaitForRowsOptions = {}): Promise<QueuedRow[]> {
-    const max = options.max ?? DEFAULT_MAX;
-    const maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
-    const { signal } = options;
     const state = this.#state(connection);
-    for (;;) {
-      signal?.throwIfAborted();
-      if (this.#closed) throw new CollectorQueueError("queue_closed", "the collector queue reader is closed");
-      const fresh = this.#file.after(connection, state.cursor, max);
-      const waiting = state.returned.length + fresh.count;
-      const returnedAt = state.returned[0]?.receivedAt.getTime();
-      const oldest =
-        returnedAt === undefined || fresh.oldest === undefined
-          ? (returnedAt ?? fresh.oldest)
-          : Math.min(returnedAt, fresh.oldest);
-      if (waiting >= max || (oldest !== undefined && this.#now() - oldest >= maxDelayMs)) {
-        const rows = this.#claim(connection, state, max);
-        if (rows.length > 0) return rows;
-        continue;
-      }
-      await waitForChange(
-        state,
-        oldest === undefined ? undefined : oldest + maxDelayMs - this.#now(),
-        signal,
-      );
-    }
+    return waitForBatch(state, options, this.#now, {
+      look: () => {
+        if (this.#closed)
+          throw new CollectorQueueError("queue_closed", "the collector queue reader is closed");
+        const fresh = this.#file.after(connection, state.cursor, options.max ?? DEFAULT_MAX);
+        const returnedAt = state.returned[0]?.receivedAt.getTime();
+        const oldest =
+          returnedAt === undefined || fresh.oldest === undefined
+            ? (returnedAt ?? fresh.oldest)
+            : Math.min(returnedAt, fresh.oldest);
+        return { waiting: state.returned.length + fresh.count, oldest };
+      },
+      claim: (max) => this.#claim(connection, state, max),
+    });
   }
 
   /** Gives claimed rows back (delivery postponed): the next wait hands them out first. */
