@@ -140,6 +140,22 @@ function deliveryChildren(): number[] {
   return pids;
 }
 
+/** Posts purchases with these ids and waits until a request carrying them is on the wire to Meta. */
+async function postUntilOnTheWire(url: string, ids: readonly string[]): Promise<void> {
+  assert.equal(
+    await post(
+      url,
+      ids.map((id) => purchase(id)),
+    ),
+    200,
+  );
+  await until(
+    async () => (await metric(url, "capi_sync_requests_in_flight", { connection: "web" })) > 0,
+    10_000,
+    "a batch on the wire",
+  );
+}
+
 const uniqueDelivered = (emulator: RunningEmulator): number =>
   emulator.store.stats()[DATASET]?.live.unique ?? 0;
 
@@ -284,18 +300,7 @@ describe("serve's collector delivery", () => {
     try {
       const url = s.service.url;
       const ids = Array.from({ length: 60 }, (_, i) => `crash-${i}`);
-      assert.equal(
-        await post(
-          url,
-          ids.map((id) => purchase(id)),
-        ),
-        200,
-      );
-      await until(
-        async () => (await metric(url, "capi_sync_requests_in_flight", { connection: "web" })) > 0,
-        10_000,
-        "a batch on the wire",
-      );
+      await postUntilOnTheWire(url, ids);
       const [first] = deliveryChildren();
       assert.ok(first !== undefined);
       process.kill(first, "SIGKILL");
@@ -332,18 +337,7 @@ describe("serve's collector delivery", () => {
     const first = await serve(dir, { graphUrl: slow.url });
     try {
       const url = first.service.url;
-      assert.equal(
-        await post(
-          url,
-          ids.map((id) => purchase(id)),
-        ),
-        200,
-      );
-      await until(
-        async () => (await metric(url, "capi_sync_requests_in_flight", { connection: "web" })) > 0,
-        10_000,
-        "a batch on the wire",
-      );
+      await postUntilOnTheWire(url, ids);
       const stopping = Date.now();
       const result = await first.service.shutdown({ graceMs: 300 });
       assert.ok(Date.now() - stopping < 2500, `shut down ${Date.now() - stopping} ms after the signal`);
