@@ -10,7 +10,7 @@
 // acknowledgement. A ledger or queue that is not a file (`:memory:`) cannot be shared with another
 // process; then, and for client settings that are functions (tests), the loops run in serve's.
 import { mkdir } from "node:fs/promises";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { CollectorSourceSettings } from "../config/schema.ts";
 import { parseLedgerLocation } from "../ledger/index.ts";
@@ -24,11 +24,10 @@ import type { AttachCollector, CollectorAttachment, CollectorContext } from "./s
 
 /** Where the queue lives: beside the ledger file, or in `.capi-sync/` for a non-file ledger. */
 function queuePath(context: CollectorContext): string {
-  const state = context.loaded.config.state;
-  const ledgerFile = isAbsolute(state) ? state : join(context.loaded.baseDir, state);
-  return state.includes("://") || state === ":memory:"
+  const file = ledgerFile(context);
+  return file === undefined
     ? join(context.loaded.baseDir, ".capi-sync", "collector.db")
-    : join(dirname(ledgerFile), "collector.db");
+    : join(dirname(file), "collector.db");
 }
 
 /** The ledger file of the config (relative to the config's directory), when it is one. */
