@@ -156,14 +156,22 @@ function userDataValues(value: unknown): Coerced {
  * objects at local or UTC midnight, trackers as ISO strings); other text is left for the normalizer.
  */
 function dateOfBirth(value: unknown): Coerced {
+  // One text value, the common case, without the lists the general path builds for it.
+  if (typeof value === "string") {
+    const trimmed = value.trim();
+    return trimmed === "" ? undefined : isoDateDigits(trimmed);
+  }
   const items = Array.isArray(value) ? value.flat(Number.POSITIVE_INFINITY) : [value];
   const values = userDataValues(items.map((item) => (isValidDate(item) ? yyyymmdd(item) : item)));
   if (values === undefined || values === INVALID) return values;
-  const dates = [values as string | string[]].flat().map((v) => {
-    const iso = ISO_DATE_PREFIX.exec(v);
-    return iso ? `${iso[1]}${iso[2]}${iso[3]}` : v;
-  });
+  const dates = [values as string | string[]].flat().map(isoDateDigits);
   return dates.length === 1 ? dates[0] : dates;
+}
+
+/** `1997-02-16…` as `19970216`; other text as it is, for the normalizer. */
+function isoDateDigits(text: string): string {
+  const iso = ISO_DATE_PREFIX.exec(text);
+  return iso ? `${iso[1]}${iso[2]}${iso[3]}` : text;
 }
 
 function isValidDate(value: unknown): value is Date {

@@ -4,7 +4,8 @@
  */
 export class Channel<T> implements AsyncIterable<T> {
   readonly #capacity: number;
-  #items: T[] = [];
+  /** Taken slots are cleared at once: a taken item must not live on until the array is compacted. */
+  #items: (T | undefined)[] = [];
   #head = 0;
   #closed = false;
   #abandoned = false;
@@ -60,6 +61,7 @@ export class Channel<T> implements AsyncIterable<T> {
         continue;
       }
       const item = this.#items[this.#head] as T;
+      this.#items[this.#head] = undefined;
       this.#head++;
       if (this.#head > 4096 && this.#head * 2 > this.#items.length) {
         this.#items = this.#items.slice(this.#head);

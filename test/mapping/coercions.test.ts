@@ -105,6 +105,11 @@ const converts: [field: string, input: unknown, expected: unknown][] = [
   ["user_data.db", new Date(1997, 1, 16), "19970216"],
   ["user_data.db", "1997-02-16T00:00:00.000Z", "19970216"],
   ["user_data.db", "2/16/1997", "2/16/1997"],
+  ["user_data.db", " 1997-02-16 ", "19970216"],
+  ["user_data.db", "1997-02-16 00:00:00", "19970216"],
+  ["user_data.db", "   ", undefined],
+  ["user_data.db", ["1997-02-16", " 16.02.1997 "], ["19970216", "16.02.1997"]],
+  ["user_data.db", ["1997-02-16"], "19970216"],
   // routing and free-form custom properties
   ["dataset_id", 1234567890123456, "1234567890123456"],
   ["dataset_id", " 987 ", "987"],
