@@ -60,16 +60,25 @@ export class Channel<T> implements AsyncIterable<T> {
         await new Promise<void>((resolve) => this.#takers.push(resolve));
         continue;
       }
-      const item = this.#items[this.#head] as T;
-      this.#items[this.#head] = undefined;
-      this.#head++;
-      if (this.#head > 4096 && this.#head * 2 > this.#items.length) {
-        this.#items = this.#items.slice(this.#head);
-        this.#head = 0;
-      }
-      if (this.size < this.#capacity) this.#wake(this.#pushers);
-      yield item;
+      yield this.#take();
     }
+  }
+
+  /** An item already queued, without waiting (see QueuedSource); undefined when there is none. */
+  takeReady(): T | undefined {
+    return this.size > 0 ? this.#take() : undefined;
+  }
+
+  #take(): T {
+    const item = this.#items[this.#head] as T;
+    this.#items[this.#head] = undefined;
+    this.#head++;
+    if (this.#head > 4096 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    if (this.size < this.#capacity) this.#wake(this.#pushers);
+    return item;
   }
 
   #wake(waiters: Array<() => void>): void {

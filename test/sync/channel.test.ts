@@ -40,6 +40,23 @@ describe("Channel", () => {
     assert.equal(channel.push(2), undefined);
   });
 
+  it("hands over queued items without waiting, in order, and frees room for the producer", async () => {
+    const channel = new Channel<number>(2);
+    assert.equal(channel.takeReady(), undefined);
+    channel.push(1);
+    const held = channel.push(2);
+    assert.ok(held instanceof Promise);
+    assert.equal(channel.takeReady(), 1);
+    await held;
+    channel.push(3);
+    assert.equal(channel.takeReady(), 2);
+    const iterator = channel[Symbol.asyncIterator]();
+    assert.deepEqual(await iterator.next(), { value: 3, done: false });
+    assert.equal(channel.takeReady(), undefined);
+    channel.close();
+    assert.deepEqual(await iterator.next(), { value: undefined, done: true });
+  });
+
   // A sync's events each hold a whole event graph (~3 KB). Kept until the array was compacted
   // (4,096 items later), they outlived the young generation and were promoted by the thousand.
   it("keeps no reference to an item once it is taken", async () => {
@@ -60,7 +77,7 @@ describe("Channel", () => {
       gc();
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
-    assert.equal(taken.deref(), undefined, "the channel still holds an item it handed over");
+    assert.equal(taken?.deref(), undefined, "the channel still holds an item it handed over");
     channel.close();
     await iterator.return?.();
   });

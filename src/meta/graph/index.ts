@@ -32,6 +32,7 @@ export {
   GraphStopError,
   type OutboundEvent,
   type PendingReason,
+  type QueuedSource,
   type RequestReport,
   type SendSummary,
 } from "./types.ts";

@@ -27,6 +27,7 @@ import {
   GraphStopError,
   type OutboundEvent,
   type PendingReason,
+  type QueuedSource,
   type RequestReport,
   type SendSummary,
 } from "./types.ts";
@@ -258,9 +259,20 @@ export class DatasetSender<R> {
       linger?.abort.abort();
       linger = undefined;
     };
+    const queued = source as Partial<QueuedSource<R>>;
+    const takeReady = typeof queued.takeReady === "function" ? queued.takeReady.bind(queued) : undefined;
     let finished = false;
     try {
       while (!aborted()) {
+        const ready = takeReady?.();
+        if (ready !== undefined) {
+          const dispatched = accept(ready);
+          if (dispatched !== undefined) {
+            stopLinger();
+            await dispatched;
+          }
+          continue;
+        }
         const next = iterator.next();
         if (partial() > 0 && linger === undefined) {
           // One timer per partial batch, raced against each pull until the batch leaves.

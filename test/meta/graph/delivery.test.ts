@@ -10,6 +10,7 @@ import {
   GraphClient,
   type GraphClientOptions,
   type OutboundEvent,
+  type QueuedSource,
   type RequestReport,
 } from "../../../src/meta/graph/index.ts";
 import { DATASET, purchaseWithoutValue, TOKEN, unhashedEmail, validEvent } from "./helpers.ts";
@@ -256,6 +257,96 @@ describe("streaming", () => {
     const summary = await client
       .dataset<number>(DATASET)
       .send(slow(), {
+        onOutcome: (_ref, outcome) => {
+          if (outcome.status === "delivered" && ++delivered === 3) resolveSeen();
+        },
+      })
+      .finally(() => client.close());
+    assert.equal(summary.delivered, 3);
+    assert.equal(summary.requests, 1);
+  });
+});
+
+/** A queue with a producer that adds `burst` events at a time, then waits for room; counts its waits. */
+class BurstQueue implements QueuedSource<number> {
+  readonly items: OutboundEvent<number>[] = [];
+  iteratorPulls = 0;
+  readyTakes = 0;
+  #produced = 0;
+  readonly #total: number;
+  readonly #burst: number;
+
+  constructor(total: number, burst: number) {
+    this.#total = total;
+    this.#burst = burst;
+    this.#refill();
+  }
+
+  #refill(): void {
+    for (let i = 0; i < this.#burst && this.#produced < this.#total; i++) {
+      const ref = this.#produced++;
+      this.items.push({ ref, event: validEvent(5000 + ref) });
+    }
+  }
+
+  takeReady(): OutboundEvent<number> | undefined {
+    const item = this.items.shift();
+    if (item !== undefined) this.readyTakes++;
+    return item;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<OutboundEvent<number>> {
+    for (;;) {
+      this.iteratorPulls++;
+      await new Promise((resolve) => setImmediate(resolve));
+      this.#refill();
+      const item = this.items.shift();
+      if (item === undefined) return;
+      yield item;
+    }
+  }
+}
+
+describe("a queued source", () => {
+  let emulator: RunningEmulator;
+  before(async () => {
+    emulator = await startEmulator({ port: 0 });
+  });
+  after(() => emulator.close());
+
+  it("takes what the queue holds without a promise per event, and waits on the iterator only when it is empty", async () => {
+    const queue = new BurstQueue(2500, 500);
+    const refs = new Set<number>();
+    const client = new GraphClient({ accessToken: TOKEN, graphUrl: emulator.url, ...FAST });
+    const summary = await client
+      .dataset<number>(DATASET)
+      .send(queue, { onOutcome: (ref, outcome) => outcome.status === "delivered" && refs.add(ref) })
+      .finally(() => client.close());
+    assert.equal(summary.delivered, 2500);
+    assert.equal(refs.size, 2500);
+    // Five bursts: one wait on the iterator per burst (and one to learn the end), not one per event.
+    assert.ok(queue.iteratorPulls <= 6, `${queue.iteratorPulls} waits on the iterator`);
+    assert.equal(queue.readyTakes + queue.iteratorPulls - 1, 2500);
+  });
+
+  it("still sends a partial batch after lingerMs while the queue is empty", async () => {
+    const queue = new BurstQueue(3, 3);
+    let delivered = 0;
+    let resolveSeen: () => void = () => {};
+    const seen = new Promise<void>((resolve) => {
+      resolveSeen = resolve;
+    });
+    const source: QueuedSource<number> = {
+      takeReady: () => queue.takeReady(),
+      async *[Symbol.asyncIterator]() {
+        const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 3000).unref());
+        assert.notEqual(await Promise.race([seen, timeout]), "timeout", "the partial batch was never sent");
+      },
+    };
+    const client = new GraphClient({ accessToken: TOKEN, graphUrl: emulator.url, lingerMs: 20 });
+    const summary = await client
+      .dataset<number>(DATASET)
+      .send(source, {
         onOutcome: (_ref, outcome) => {
           if (outcome.status === "delivered" && ++delivered === 3) resolveSeen();
         },
