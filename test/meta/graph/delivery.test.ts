@@ -339,7 +339,9 @@ describe("a queued source", () => {
     const source: QueuedSource<number> = {
       takeReady: () => queue.takeReady(),
       async *[Symbol.asyncIterator]() {
-        const timeout = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), 3000).unref());
+        const timeout = new Promise<"timeout">((resolve) =>
+          setTimeout(() => resolve("timeout"), 3000).unref(),
+        );
         assert.notEqual(await Promise.race([seen, timeout]), "timeout", "the partial batch was never sent");
       },
     };
