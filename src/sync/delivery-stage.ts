@@ -3,6 +3,7 @@
 // thread (stage-worker.ts), whose heap has limits of its own, or inline; it only ever talks through
 // `post` and `receive`.
 import type { ConnectionConfig } from "../config/schema.ts";
+import type { Outcome } from "../ledger/index.ts";
 import {
   type EventOutcome,
   GraphClient,
@@ -135,8 +136,13 @@ export class DeliveryStage {
     while (!this.#stopping) {
       const chunk = this.#queue.shift();
       if (chunk !== undefined) {
-        await this.#deliver(chunk);
-        if (!this.#stopping) this.#post({ type: "taken", seq: chunk.seq });
+        const { handed, local } = await this.#deliver(chunk);
+        // Answers first: the run counts a chunk's events as handed before their answers matter.
+        this.#flush();
+        if (!this.#stopping) this.#post({ type: "taken", seq: chunk.seq, handed, local });
+        else if (handed > 0 || local.length > 0) {
+          this.#post({ type: "outcomes", handed, local, answers: [], pending: [] });
+        }
         continue;
       }
       if (this.#finishing) return;
@@ -146,7 +152,10 @@ export class DeliveryStage {
     }
   }
 
-  async #deliver({ rows, nowSeconds }: RowsMessage): Promise<void> {
+  /** The chunk's events go to the client; returns how many were handed and the local verdicts. */
+  async #deliver({ rows, nowSeconds }: RowsMessage): Promise<{ handed: number; local: Outcome[] }> {
+    let handed = 0;
+    const local: Outcome[] = [];
     // Slice by slice, so that events reach the client while young: a whole chunk of event objects
     // waiting for the client would outlive the young generation and burden the full collector.
     for (let start = 0; start < rows.length && !this.#stopping; start += SLICE_ROWS) {
@@ -158,8 +167,8 @@ export class DeliveryStage {
         this.#compiled,
         this.#setup.connection.destination.dataset_id,
       );
-      this.#flush();
-      this.#post({ type: "outcomes", handed: events.length, local: outcomes, answers: [], pending: [] });
+      handed += events.length;
+      for (const outcome of outcomes) local.push(outcome);
       for (const { key, eventId, datasetId, event } of events) {
         const lane = this.#lane(datasetId);
         if (lane.channel.abandoned) {
@@ -170,7 +179,7 @@ export class DeliveryStage {
         if (backPressure) await backPressure;
       }
     }
-    this.#scheduleFlush();
+    return { handed, local };
   }
 
   #lane(datasetId: string): Lane {

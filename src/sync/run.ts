@@ -180,9 +180,14 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
     recorder.flush().catch(() => undefined);
   };
 
+  /** A chunk's (or a cut chunk's) events handed to the client and its rows' local verdicts. */
+  const recordChunk = (handed: number, verdicts: readonly Outcome[]): void => {
+    unanswered += handed;
+    for (const outcome of verdicts) local(outcome);
+  };
+
   const record = (message: OutcomesMessage): void => {
-    unanswered += message.handed;
-    for (const outcome of message.local) local(outcome);
+    recordChunk(message.handed, message.local);
     for (const { datasetId, fbtraceId, outcome, keys, eventIds } of message.answers) {
       unanswered -= keys.length;
       counts[outcome.state] += keys.length;
@@ -204,6 +209,8 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
         break;
       case "taken":
         taken++;
+        recordChunk(message.handed, message.local);
+        options.onProgress?.(counts);
         break;
       case "halted":
         halted ??= message.stop;

@@ -49,10 +49,18 @@ export interface StopMessage {
 
 export type StageInbound = RowsMessage | FinishMessage | StopMessage;
 
-/** A chunk's events are all with the client: the run may send another (back-pressure). */
+/**
+ * A chunk's events are all with the client: the run may send another (back-pressure). It carries
+ * the chunk's local verdicts and how many events were handed, so a chunk costs the stage one
+ * message: a post wakes the run's thread, which on a busy machine can take the stage's core.
+ */
 export interface TakenMessage {
   readonly type: "taken";
   readonly seq: number;
+  /** Events of the chunk handed to the client: each will be answered, or counted pending at the end. */
+  readonly handed: number;
+  /** Verdicts of the stage itself on the chunk's rows: skipped by the mapping, invalid, expired, without a dataset. */
+  readonly local: Outcome[];
 }
 
 /** A ledger outcome less its key and event_id: what the events of one answer have in common. */
@@ -84,11 +92,10 @@ export function outcomeOf(template: OutcomeTemplate, key: string, eventId: strin
     : { ...template, key, ...(eventId && { eventId }) };
 }
 
+/** Answers as they come; `handed` and `local` as in TakenMessage, for a chunk cut short by a stop. */
 export interface OutcomesMessage {
   readonly type: "outcomes";
-  /** Events about to be handed to the client: each will be answered, or counted pending at the end. */
   readonly handed: number;
-  /** Verdicts of the stage itself: skipped by the mapping, invalid, expired, without a dataset. */
   readonly local: Outcome[];
   /** Meta's answers (and the client's own verdicts) on handed events. */
   readonly answers: AnswerGroup[];

@@ -245,7 +245,14 @@ describe("delivery stage", () => {
       [0],
       "the first chunk was taken, the queued ones dropped",
     );
-    const handed = posted.reduce((sum, m) => sum + (m.type === "outcomes" ? m.handed : 0), 0);
+    const handed = posted.reduce(
+      (sum, m) => sum + (m.type === "outcomes" || m.type === "taken" ? m.handed : 0),
+      0,
+    );
+    assert.ok(
+      posted.filter((m) => m.type === "outcomes" && m.handed > 0).length <= 1,
+      "a chunk's hand-off is told with its `taken`; only a chunk cut short by the stop tells it alone",
+    );
     const answered = posted.reduce(
       (sum, m) =>
         sum +
