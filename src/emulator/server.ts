@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { createAuthorizer } from "./auth.ts";
+import { textBody } from "./body.ts";
 import { errorBody, type Rejection, reject, rejectWith, THROTTLE_ERRORS } from "./errors.ts";
 import { type FaultDraw, type FaultKind, FaultPlan } from "./faults.ts";
 import { registerInspection } from "./inspect.ts";
@@ -109,17 +110,10 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
 
   // Bodies are kept raw and decoded inside the route, after routing and auth (spec §11).
   app.removeAllContentTypeParsers();
-  const keepRaw =
-    (kind: RawBody["kind"]) =>
-    (_request: FastifyRequest, text: string | Buffer, done: (error: Error | null, body?: RawBody) => void) =>
-      done(null, { kind, text: String(text) });
-  app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit }, keepRaw("json"));
-  app.addContentTypeParser(
-    "application/x-www-form-urlencoded",
-    { parseAs: "string", bodyLimit },
-    keepRaw("form"),
-  );
-  app.addContentTypeParser("*", { parseAs: "string", bodyLimit }, keepRaw("other"));
+  const keepRaw = (kind: RawBody["kind"]) => textBody(bodyLimit, (text): RawBody => ({ kind, text }));
+  app.addContentTypeParser("application/json", keepRaw("json"));
+  app.addContentTypeParser("application/x-www-form-urlencoded", keepRaw("form"));
+  app.addContentTypeParser("*", keepRaw("other"));
   app.register(multipart, { limits: { fieldSize: bodyLimit, fileSize: bodyLimit } });
 
   function begin(): Exchange {

@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { emulatorStore } from "../../src/emulator/index.ts";
-import { EDGE, emulator, graphError, json, postEvents, postJson, purchase, TOKEN } from "./fixtures.ts";
+import {
+  EDGE,
+  emulator,
+  graphError,
+  json,
+  NOW_MS,
+  postEvents,
+  postJson,
+  purchase,
+  TOKEN,
+} from "./fixtures.ts";
 
 function form(fields: Record<string, string>) {
   return new URLSearchParams(fields).toString();
@@ -166,5 +176,82 @@ describe("data errors (spec §1.5)", () => {
     const response = await postJson(emulator(), "{nope", { token: null });
     assert.equal(response.statusCode, 401);
     assert.equal(graphError(response).code, 190);
+  });
+});
+
+describe("reading bodies (pooled buffers, Fastify's limits)", () => {
+  /** Posts `body` over a real socket in `chunk`-byte pieces without a content-length (chunked). */
+  async function postChunked(url: string, body: Buffer, chunk: number) {
+    const { request } = await import("node:http");
+    return new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        `${url}${EDGE}?access_token=${TOKEN}`,
+        { method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked" } },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (part: string) => {
+            text += part;
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on("error", reject);
+      for (let at = 0; at < body.length; at += chunk) req.write(body.subarray(at, at + chunk));
+      req.end();
+    });
+  }
+
+  it("answers a declared body over the limit with (#100) The request body is too large", async () => {
+    const response = await postJson(emulator({ bodyLimit: 2_000 }), {
+      data: [purchase({ note: "x".repeat(3_000) })],
+    });
+    assert.equal(response.statusCode, 413);
+    assert.equal(graphError(response).message, "(#100) The request body is too large");
+  });
+
+  it("reads a chunked body past the first buffer, with characters split across chunks, and bodies side by side", async () => {
+    const { startEmulator } = await import("../../src/emulator/index.ts");
+    const running = await startEmulator({ port: 0, now: () => NOW_MS });
+    try {
+      const note = "é".repeat(60_000); // 120 kB of two-byte characters: past the first 64 KiB buffer
+      const bodies = [0, 1, 2].map((i) =>
+        Buffer.from(
+          JSON.stringify({
+            data: [
+              purchase({
+                event_id: `chunked-${i}`,
+                custom_data: { ...(purchase().custom_data as object), note: `${i}${note}` },
+              }),
+            ],
+          }),
+        ),
+      );
+      // 4,999-byte pieces cut some "é" in two; three at once share the buffer pool.
+      const answers = await Promise.all(bodies.map((body) => postChunked(running.url, body, 4_999)));
+      for (const answer of answers) assert.equal(answer.status, 200, answer.body);
+      const stored = running.store
+        .events()
+        .map((e) => e.event as { event_id: string; custom_data: { note: string } });
+      for (let i = 0; i < 3; i++) {
+        const event = stored.find((e) => e.event_id === `chunked-${i}`);
+        assert.equal(event?.custom_data.note, `${i}${note}`);
+      }
+    } finally {
+      await running.close();
+    }
+  });
+
+  it("answers a chunked body that grows over the limit with the same error", async () => {
+    const { startEmulator } = await import("../../src/emulator/index.ts");
+    const running = await startEmulator({ port: 0, bodyLimit: 50_000, now: () => NOW_MS });
+    try {
+      const body = Buffer.from(JSON.stringify({ data: [purchase({ note: "x".repeat(80_000) })] }));
+      const answer = await postChunked(running.url, body, 8_192);
+      assert.equal(answer.status, 413);
+      assert.equal((JSON.parse(answer.body) as { error: { code: number } }).error.code, 100);
+    } finally {
+      await running.close();
+    }
   });
 });
