@@ -16,6 +16,7 @@ import {
 import { Channel } from "./channel.ts";
 import { evaluateRows } from "./evaluate-rows.ts";
 import { type CompiledConnection, compileConnection } from "./prepare.ts";
+import { rowCount } from "./row-pack.ts";
 import {
   type AnswerGroup,
   describeError,
@@ -158,11 +159,12 @@ export class DeliveryStage {
     const local: Outcome[] = [];
     // Slice by slice, so that events reach the client while young: a whole chunk of event objects
     // waiting for the client would outlive the young generation and burden the full collector.
-    for (let start = 0; start < rows.length && !this.#stopping; start += SLICE_ROWS) {
+    const count = rowCount(rows);
+    for (let start = 0; start < count && !this.#stopping; start += SLICE_ROWS) {
       const { events, outcomes } = await evaluateRows(
         rows,
         start,
-        Math.min(rows.length, start + SLICE_ROWS),
+        Math.min(count, start + SLICE_ROWS),
         nowSeconds,
         this.#compiled,
         this.#setup.connection.destination.dataset_id,

@@ -3,7 +3,7 @@
 import type { Outcome } from "../ledger/index.ts";
 import type { ServerEvent } from "../meta/event.ts";
 import { type CompiledConnection, type Evaluated, verdictOf } from "./prepare.ts";
-import type { HeldRow } from "./stage-protocol.ts";
+import { type ChunkRows, heldRowAt } from "./row-pack.ts";
 
 export interface Deliverable {
   readonly key: string;
@@ -14,7 +14,7 @@ export interface Deliverable {
 
 /** Rows `from` to `to`: events to send, and verdicts that stay local. */
 export async function evaluateRows(
-  held: readonly HeldRow[],
+  held: ChunkRows,
   from: number,
   to: number,
   nowSeconds: number,
@@ -24,7 +24,7 @@ export async function evaluateRows(
   const events: Deliverable[] = [];
   const outcomes: Outcome[] = [];
   for (let i = from; i < to; i++) {
-    const { row, rowNumber, key } = held[i] as HeldRow;
+    const { row, rowNumber, key } = heldRowAt(held, i);
     const pending = compiled.evaluate(row, rowNumber, nowSeconds);
     const evaluated: Evaluated = pending instanceof Promise ? await pending : pending;
     if (evaluated.kind !== "event") {

@@ -5,6 +5,7 @@ import { Worker } from "node:worker_threads";
 import type { GraphClient, GraphClientOptions, Logger } from "../meta/graph/index.ts";
 import type { DeliveryStage } from "./delivery-stage.ts";
 import type { MappingAndKey } from "./mapping-and-key.ts";
+import { packRows } from "./row-pack.ts";
 import type { StageInbound, StageOutbound, StageSetup } from "./stage-protocol.ts";
 
 export interface StageLink {
@@ -115,7 +116,9 @@ class WorkerLink implements StageLink {
   }
 
   send(message: StageInbound): void {
-    if (this.#alive) this.#worker.postMessage(message);
+    if (!this.#alive) return;
+    const rows = message.type === "rows" && Array.isArray(message.rows) ? message.rows : undefined;
+    this.#worker.postMessage(rows === undefined ? message : { ...message, rows: packRows(rows) });
   }
 
   /** After `end` the worker has closed everything and exits by itself; before it, it is ended now. */

@@ -6,6 +6,7 @@ import type { Outcome } from "../ledger/index.ts";
 import type { Row } from "../mapping/index.ts";
 import type { GraphClientOptions } from "../meta/graph/index.ts";
 import type { ConnectionDefaults } from "./prepare.ts";
+import type { ChunkRows } from "./row-pack.ts";
 
 /** Everything the stage needs to start, as plain data. */
 export interface StageSetup {
@@ -28,11 +29,11 @@ export interface HeldRow {
   readonly key: string;
 }
 
-/** Rows the ledger found new, to prepare and deliver. */
+/** Rows the ledger found new, to prepare and deliver (packed on their way to a worker). */
 export interface RowsMessage {
   readonly type: "rows";
   readonly seq: number;
-  readonly rows: HeldRow[];
+  readonly rows: ChunkRows;
   /** Validation's clock (the run's, so tests can set it). */
   readonly nowSeconds: number;
 }

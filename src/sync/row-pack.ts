@@ -1,0 +1,99 @@
+// A chunk's rows as they cross to the worker: column names once, then the values row after row.
+// Cloned as objects, every row repeated every column name and the worker rebuilt each object key by
+// key (postMessage was ~3 µs a row on the run's thread, its largest cost: bench/sync.ts profile).
+// Rows are rebuilt on the worker slice by slice, when they are evaluated, so they die young there.
+import type { Row } from "../mapping/index.ts";
+import type { HeldRow } from "./stage-protocol.ts";
+
+export interface PackedRows {
+  readonly kind: "packed";
+  /** The column names of the chunk's first row, in its order. */
+  readonly columns: string[];
+  /** Row-major: `columns.length` values per row of that shape. */
+  readonly values: unknown[];
+  readonly rowNumbers: number[];
+  readonly keys: string[];
+  /** Rows of another shape (a JSON line with other keys), whole, by their index in the chunk. */
+  readonly others: Map<number, Row>;
+}
+
+/** The rows of one chunk: as held on the run's thread (inline), or packed for a worker. */
+export type ChunkRows = readonly HeldRow[] | PackedRows;
+
+export function packRows(held: readonly HeldRow[]): PackedRows {
+  const first = held[0]?.row;
+  const columns = first === undefined ? [] : Object.keys(first);
+  // An own "__proto__" (a JSON source can have one) would set the rebuilt row's prototype instead.
+  const packable = !columns.includes("__proto__");
+  const width = columns.length;
+  const values: unknown[] = [];
+  const rowNumbers: number[] = new Array(held.length);
+  const keys: string[] = new Array(held.length);
+  const others = new Map<number, Row>();
+  for (let i = 0; i < held.length; i++) {
+    const { row, rowNumber, key } = held[i] as HeldRow;
+    rowNumbers[i] = rowNumber;
+    keys[i] = key;
+    if (packable && hasColumns(row, columns)) {
+      for (let c = 0; c < width; c++) values.push(row[columns[c] as string]);
+    } else others.set(i, row);
+  }
+  return { kind: "packed", columns, values, rowNumbers, keys, others };
+}
+
+/** True when the row's own keys are exactly `columns`, in that order. */
+function hasColumns(row: Row, columns: readonly string[]): boolean {
+  // Object.keys reads V8's enumeration cache; a for-in loop measured ~3x slower here.
+  const keys = Object.keys(row);
+  if (keys.length !== columns.length) return false;
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== columns[i]) return false;
+  return true;
+}
+
+export function rowCount(rows: ChunkRows): number {
+  return isPacked(rows) ? rows.keys.length : rows.length;
+}
+
+/** Row `index` of the chunk; a packed row is rebuilt (a new object each call). */
+export function heldRowAt(rows: ChunkRows, index: number): HeldRow {
+  if (!isPacked(rows)) return rows[index] as HeldRow;
+  const rowNumber = rows.rowNumbers[index] as number;
+  const key = rows.keys[index] as string;
+  const other = rows.others.get(index);
+  if (other !== undefined) return { row: other, rowNumber, key };
+  let before = 0;
+  for (const at of rows.others.keys()) if (at < index) before++;
+  const build = builderFor(rows.columns);
+  return { row: build(rows.values, (index - before) * rows.columns.length), rowNumber, key };
+}
+
+type RowBuilder = (values: readonly unknown[], offset: number) => Row;
+
+const builders = new Map<string, RowBuilder>();
+const MAX_BUILDERS = 64;
+/** Per chunk (its columns array): the signature is joined once a chunk, not once a row. */
+const chunkBuilders = new WeakMap<readonly string[], RowBuilder>();
+
+/**
+ * A function that makes a row of these columns from `values` at `offset` with one object literal:
+ * V8 creates such an object from a template, where storing the columns one by one under computed
+ * names took most of the time the hand-over saved. The names are JSON-quoted into the literal.
+ */
+function builderFor(columns: readonly string[]): RowBuilder {
+  const known = chunkBuilders.get(columns);
+  if (known !== undefined) return known;
+  const signature = columns.join("\u0000");
+  let build = builders.get(signature);
+  if (build === undefined) {
+    const fields = columns.map((column, c) => `${JSON.stringify(column)}: v[o + ${c}]`).join(", ");
+    build = new Function("v", "o", `return { ${fields} };`) as RowBuilder;
+    if (builders.size >= MAX_BUILDERS) builders.clear();
+    builders.set(signature, build);
+  }
+  chunkBuilders.set(columns, build);
+  return build;
+}
+
+function isPacked(rows: ChunkRows): rows is PackedRows {
+  return (rows as PackedRows).kind === "packed";
+}
