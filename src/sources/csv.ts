@@ -10,6 +10,7 @@ import {
 import { fileError, resolveFiles, type SourceFile } from "./files.ts";
 import { sourceLabel } from "./labels.ts";
 import { type OpenReads, openReads } from "./lifecycle.ts";
+import { type RowBuilder, rowBuilder } from "./row-builder.ts";
 import {
   type CsvSourceConfig,
   type OpenSourceOptions,
@@ -154,12 +155,14 @@ async function* readFile(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<Row | UnreadableRow> {
   let columns: string[] | undefined;
+  let build: RowBuilder = rowBuilder([]);
   try {
     for await (const items of records(file, config, reads, signal)) {
       for (const item of items) {
         if (columns === undefined) {
           if (isRecordError(item)) throw new HeaderError("header row is not valid CSV");
           columns = validHeader(item.fields);
+          build = rowBuilder(columns);
           continue;
         }
         signal?.throwIfAborted();
@@ -168,10 +171,7 @@ async function* readFile(
           yield new UnreadableRow(file.display, item.line, known.code, known.reason);
           continue;
         }
-        const row: Row = {};
-        const fields = item.fields;
-        for (let i = 0; i < columns.length; i++) row[columns[i] as string] = fields[i];
-        yield row;
+        yield build(item.fields, 0);
       }
     }
   } catch (error) {

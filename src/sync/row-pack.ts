@@ -3,6 +3,8 @@
 // key (postMessage was ~3 µs a row on the run's thread, its largest cost: bench/sync.ts profile).
 // Rows are rebuilt on the worker slice by slice, when they are evaluated, so they die young there.
 import type { Row } from "../mapping/index.ts";
+// Directly, not through sources/index.ts: the worker needs this and none of the sources.
+import { type RowBuilder, rowBuilder } from "../sources/row-builder.ts";
 import type { HeldRow } from "./stage-protocol.ts";
 
 export interface PackedRows {
@@ -23,8 +25,6 @@ export type ChunkRows = readonly HeldRow[] | PackedRows;
 export function packRows(held: readonly HeldRow[]): PackedRows {
   const first = held[0]?.row;
   const columns = first === undefined ? [] : Object.keys(first);
-  // An own "__proto__" (a JSON source can have one) would set the rebuilt row's prototype instead.
-  const packable = !columns.includes("__proto__");
   const width = columns.length;
   const values: unknown[] = [];
   const rowNumbers: number[] = new Array(held.length);
@@ -34,7 +34,7 @@ export function packRows(held: readonly HeldRow[]): PackedRows {
     const { row, rowNumber, key } = held[i] as HeldRow;
     rowNumbers[i] = rowNumber;
     keys[i] = key;
-    if (packable && hasColumns(row, columns)) {
+    if (hasColumns(row, columns)) {
       for (let c = 0; c < width; c++) values.push(row[columns[c] as string]);
     } else others.set(i, row);
   }
@@ -67,30 +67,15 @@ export function heldRowAt(rows: ChunkRows, index: number): HeldRow {
   return { row: build(rows.values, (index - before) * rows.columns.length), rowNumber, key };
 }
 
-type RowBuilder = (values: readonly unknown[], offset: number) => Row;
-
-const builders = new Map<string, RowBuilder>();
-const MAX_BUILDERS = 64;
-/** Per chunk (its columns array): the signature is joined once a chunk, not once a row. */
+/** Per chunk (its columns array), so the column set is looked up once a chunk, not once a row. */
 const chunkBuilders = new WeakMap<readonly string[], RowBuilder>();
 
-/**
- * A function that makes a row of these columns from `values` at `offset` with one object literal:
- * V8 creates such an object from a template, where storing the columns one by one under computed
- * names took most of the time the hand-over saved. The names are JSON-quoted into the literal.
- */
 function builderFor(columns: readonly string[]): RowBuilder {
-  const known = chunkBuilders.get(columns);
-  if (known !== undefined) return known;
-  const signature = columns.join("\u0000");
-  let build = builders.get(signature);
+  let build = chunkBuilders.get(columns);
   if (build === undefined) {
-    const fields = columns.map((column, c) => `${JSON.stringify(column)}: v[o + ${c}]`).join(", ");
-    build = new Function("v", "o", `return { ${fields} };`) as RowBuilder;
-    if (builders.size >= MAX_BUILDERS) builders.clear();
-    builders.set(signature, build);
+    build = rowBuilder(columns);
+    chunkBuilders.set(columns, build);
   }
-  chunkBuilders.set(columns, build);
   return build;
 }
 

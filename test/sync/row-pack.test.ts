@@ -47,7 +47,7 @@ describe("rows packed for the worker", () => {
     assert.deepEqual(Object.keys(back[1]?.row ?? {}), ["b", "a"]);
   });
 
-  it("quotes any column name, and never packs a row with an own __proto__", () => {
+  it("quotes any column name, and keeps a row of another shape with an own __proto__", () => {
     const odd = { 'a"b': 1, "line\nbreak": 2, ünï: 3, "12": 4, "": 5 };
     const proto = JSON.parse('{"__proto__": {"polluted": true}, "x": 1}') as Row;
     const rows = held([odd, { ...odd }, proto]);
@@ -60,12 +60,16 @@ describe("rows packed for the worker", () => {
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
-  it("packs a chunk whose first row has a __proto__ as whole rows", () => {
-    const proto = JSON.parse('{"__proto__": 1, "x": 1}') as Row;
-    const rows = held([proto, { x: 2 }]);
-    const packed = packRows(rows);
-    assert.equal(packed.others.size, 2);
-    assert.deepEqual(unpacked(structuredClone(packed)), rows);
+  it("rebuilds an own __proto__ column as an own property, never as the prototype", () => {
+    const proto = JSON.parse('{"__proto__": {"polluted": true}, "x": 1}') as Row;
+    const rows = held([proto, JSON.parse('{"__proto__": 2, "x": 2}') as Row]);
+    const back = unpacked(crossed(rows));
+    assert.deepEqual(back, rows);
+    for (const { row } of back) {
+      assert.equal(Object.getPrototypeOf(row), Object.prototype);
+      assert.deepEqual(Object.keys(row), ["__proto__", "x"]);
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
   it("passes rows held inline through as they are", () => {
