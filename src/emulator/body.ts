@@ -12,14 +12,14 @@ const MIN_BUFFER_BYTES = 64 * 1024;
 
 const pool: Buffer[] = [];
 
+/** The smallest pooled buffer of at least `bytes`, or a new one. */
 function take(bytes: number): Buffer {
-  for (let i = pool.length - 1; i >= 0; i--) {
-    const buffer = pool[i] as Buffer;
-    if (buffer.length >= bytes) {
-      pool.splice(i, 1);
-      return buffer;
-    }
+  let best = -1;
+  for (let i = 0; i < pool.length; i++) {
+    const length = (pool[i] as Buffer).length;
+    if (length >= bytes && (best < 0 || length < (pool[best] as Buffer).length)) best = i;
   }
+  if (best >= 0) return pool.splice(best, 1)[0] as Buffer;
   let size = MIN_BUFFER_BYTES;
   while (size < bytes) size *= 2;
   return Buffer.allocUnsafeSlow(size);
@@ -40,7 +40,10 @@ export function textBody<T>(bodyLimit: number, into: (text: string) => T) {
       done(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE());
       return;
     }
-    let buffer = take(Number.isFinite(declared) && declared > 0 ? declared : MIN_BUFFER_BYTES);
+    // Sized by the declared length up to the pooled size; beyond it, grown as the bytes arrive, so
+    // a client that declares much and sends little does not hold much.
+    const expected = Number.isFinite(declared) && declared > 0 ? declared : MIN_BUFFER_BYTES;
+    let buffer = take(Math.min(expected, MAX_POOLED_BYTES));
     let received = 0;
     const finish = (): void => {
       payload.removeListener("data", onData);

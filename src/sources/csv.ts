@@ -154,15 +154,14 @@ async function* readFile(
   reads: OpenReads,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<Row | UnreadableRow> {
-  let columns: string[] | undefined;
-  let build: RowBuilder = rowBuilder([]);
+  /** Set by the header row. */
+  let build: RowBuilder | undefined;
   try {
     for await (const items of records(file, config, reads, signal)) {
       for (const item of items) {
-        if (columns === undefined) {
+        if (build === undefined) {
           if (isRecordError(item)) throw new HeaderError("header row is not valid CSV");
-          columns = validHeader(item.fields);
-          build = rowBuilder(columns);
+          build = rowBuilder(validHeader(item.fields));
           continue;
         }
         signal?.throwIfAborted();

@@ -15,15 +15,24 @@ const MAX_BUILDERS = 64;
 export function rowBuilder(columns: readonly string[]): RowBuilder {
   // `__proto__: v` in a literal sets the prototype; such a column is defined as an own property.
   if (columns.includes("__proto__")) return definingBuilder(columns);
-  const signature = columns.join("\u0000");
+  const signature = JSON.stringify(columns);
   let build = builders.get(signature);
   if (build === undefined) {
-    const fields = columns.map((column, c) => `${JSON.stringify(column)}: v[o + ${c}]`).join(", ");
-    build = new Function("v", "o", `return { ${fields} };`) as RowBuilder;
+    build = literalBuilder(columns) ?? definingBuilder(columns);
     if (builders.size >= MAX_BUILDERS) builders.clear();
     builders.set(signature, build);
   }
   return build;
+}
+
+/** Undefined where code cannot be generated (--disallow-code-generation-from-strings). */
+function literalBuilder(columns: readonly string[]): RowBuilder | undefined {
+  const fields = columns.map((column, c) => `${JSON.stringify(column)}: v[o + ${c}]`).join(", ");
+  try {
+    return new Function("v", "o", `return { ${fields} };`) as RowBuilder;
+  } catch {
+    return undefined;
+  }
 }
 
 function definingBuilder(columns: readonly string[]): RowBuilder {

@@ -42,15 +42,25 @@ export class Channel<T> implements AsyncIterable<T> {
     return this.#abandoned;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    try {
-      yield* this.#drain();
-    } finally {
-      if (!this.#closed) {
-        this.#abandoned = true;
-        this.#wake(this.#pushers);
-      }
-    }
+  /**
+   * Ending the iteration early abandons the channel. By hand rather than a generator's `finally`:
+   * a consumer that took everything with `takeReady` never started the generator, whose `finally`
+   * would then never run.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    const drain = this.#drain();
+    return {
+      next: () => drain.next(),
+      return: (value?: unknown) => {
+        if (!this.#closed) {
+          this.#abandoned = true;
+          this.#wake(this.#pushers);
+        }
+        // Not awaited: a `next` still waiting for an item would hold it until a push or a close.
+        drain.return(undefined).catch(() => undefined);
+        return Promise.resolve({ done: true, value: value as T });
+      },
+    };
   }
 
   async *#drain(): AsyncGenerator<T> {

@@ -36,6 +36,12 @@ interface Ref {
   readonly datasetId: string;
 }
 
+/** A chunk's events handed to the client so far, and its rows' local verdicts. */
+interface ChunkTally {
+  handed: number;
+  readonly local: Outcome[];
+}
+
 interface Lane {
   readonly channel: Channel<OutboundEvent<Ref>>;
   readonly done: Promise<SendSummary | GraphStopError>;
@@ -137,13 +143,18 @@ export class DeliveryStage {
     while (!this.#stopping) {
       const chunk = this.#queue.shift();
       if (chunk !== undefined) {
-        const { handed, local } = await this.#deliver(chunk);
-        // Answers first: the run counts a chunk's events as handed before their answers matter.
-        this.#flush();
-        if (!this.#stopping) this.#post({ type: "taken", seq: chunk.seq, handed, local });
-        else if (handed > 0 || local.length > 0) {
-          this.#post({ type: "outcomes", handed, local, answers: [], pending: [] });
+        const told: ChunkTally = { handed: 0, local: [] };
+        try {
+          await this.#deliver(chunk, told);
+        } catch (error) {
+          // Whatever the chunk handed before the failure is answered during the shutdown: say so.
+          this.#tell(told);
+          throw error;
         }
+        // Answers may arrive before their chunk's count; the run only sums the two at its end.
+        this.#flush();
+        if (!this.#stopping) this.#post({ type: "taken", seq: chunk.seq, ...told });
+        else this.#tell(told);
         continue;
       }
       if (this.#finishing) return;
@@ -153,10 +164,14 @@ export class DeliveryStage {
     }
   }
 
-  /** The chunk's events go to the client; returns how many were handed and the local verdicts. */
-  async #deliver({ rows, nowSeconds }: RowsMessage): Promise<{ handed: number; local: Outcome[] }> {
-    let handed = 0;
-    const local: Outcome[] = [];
+  /** A chunk cut short (a stop, a failure): its count and verdicts so far, without `taken`. */
+  #tell({ handed, local }: ChunkTally): void {
+    if (handed > 0 || local.length > 0)
+      this.#post({ type: "outcomes", handed, local, answers: [], pending: [] });
+  }
+
+  /** The chunk's events go to the client; `told` counts them and gathers the local verdicts. */
+  async #deliver({ rows, nowSeconds }: RowsMessage, told: ChunkTally): Promise<void> {
     // Slice by slice, so that events reach the client while young: a whole chunk of event objects
     // waiting for the client would outlive the young generation and burden the full collector.
     const count = rowCount(rows);
@@ -169,9 +184,10 @@ export class DeliveryStage {
         this.#compiled,
         this.#setup.connection.destination.dataset_id,
       );
-      handed += events.length;
-      for (const outcome of outcomes) local.push(outcome);
+      for (const outcome of outcomes) told.local.push(outcome);
       for (const { key, eventId, datasetId, event } of events) {
+        // Counted before the hand-over: an event the client no longer takes is told as pending.
+        told.handed++;
         const lane = this.#lane(datasetId);
         if (lane.channel.abandoned) {
           this.#pending.push(key);
@@ -181,7 +197,6 @@ export class DeliveryStage {
         if (backPressure) await backPressure;
       }
     }
-    return { handed, local };
   }
 
   #lane(datasetId: string): Lane {

@@ -17,6 +17,8 @@ export interface PackedRows {
   readonly keys: string[];
   /** Rows of another shape (a JSON line with other keys), whole, by their index in the chunk. */
   readonly others: Map<number, Row>;
+  /** Where each row's values start, when there are `others` (else row × columns). */
+  readonly starts: number[] | undefined;
 }
 
 /** The rows of one chunk: as held on the run's thread (inline), or packed for a worker. */
@@ -30,15 +32,25 @@ export function packRows(held: readonly HeldRow[]): PackedRows {
   const rowNumbers: number[] = new Array(held.length);
   const keys: string[] = new Array(held.length);
   const others = new Map<number, Row>();
+  const starts: number[] = new Array(held.length);
   for (let i = 0; i < held.length; i++) {
     const { row, rowNumber, key } = held[i] as HeldRow;
     rowNumbers[i] = rowNumber;
     keys[i] = key;
+    starts[i] = values.length;
     if (hasColumns(row, columns)) {
       for (let c = 0; c < width; c++) values.push(row[columns[c] as string]);
     } else others.set(i, row);
   }
-  return { kind: "packed", columns, values, rowNumbers, keys, others };
+  return {
+    kind: "packed",
+    columns,
+    values,
+    rowNumbers,
+    keys,
+    others,
+    starts: others.size > 0 ? starts : undefined,
+  };
 }
 
 /** True when the row's own keys are exactly `columns`, in that order. */
@@ -61,10 +73,8 @@ export function heldRowAt(rows: ChunkRows, index: number): HeldRow {
   const key = rows.keys[index] as string;
   const other = rows.others.get(index);
   if (other !== undefined) return { row: other, rowNumber, key };
-  let before = 0;
-  for (const at of rows.others.keys()) if (at < index) before++;
-  const build = builderFor(rows.columns);
-  return { row: build(rows.values, (index - before) * rows.columns.length), rowNumber, key };
+  const start = rows.starts === undefined ? index * rows.columns.length : (rows.starts[index] as number);
+  return { row: builderFor(rows.columns)(rows.values, start), rowNumber, key };
 }
 
 /** Per chunk (its columns array), so the column set is looked up once a chunk, not once a row. */

@@ -54,6 +54,9 @@ export type StageInbound = RowsMessage | FinishMessage | StopMessage;
  * A chunk's events are all with the client: the run may send another (back-pressure). It carries
  * the chunk's local verdicts and how many events were handed, so a chunk costs the stage one
  * message: a post wakes the run's thread, which on a busy machine can take the stage's core.
+ * A chunk cut short by a stop or a failure is told by an `outcomes` message instead. Only a worker
+ * that dies mid-chunk leaves its chunk untold: the failed run's report then counts fewer pending
+ * events than were on the wire; their rows have no outcome, so the next run sends them again.
  */
 export interface TakenMessage {
   readonly type: "taken";

@@ -254,4 +254,31 @@ describe("reading bodies (pooled buffers, Fastify's limits)", () => {
       await running.close();
     }
   });
+
+  it("recovers from a client that leaves in the middle of a body", async () => {
+    const { startEmulator } = await import("../../src/emulator/index.ts");
+    const { connect } = await import("node:net");
+    const running = await startEmulator({ port: 0, now: () => NOW_MS });
+    try {
+      const { port } = new URL(running.url);
+      for (let i = 0; i < 3; i++) {
+        const socket = connect(Number(port), "127.0.0.1");
+        await new Promise((resolve) => socket.once("connect", resolve));
+        socket.write(
+          `POST ${EDGE}?access_token=${TOKEN} HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 200000\r\n\r\n`,
+        );
+        socket.write(`{"data":[${"1".repeat(70_000)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        socket.destroy();
+      }
+      const body = JSON.stringify({ data: [purchase({ event_id: "after-abort" })] });
+      const answer = await postChunked(running.url, Buffer.from(body), 100);
+      assert.equal(answer.status, 200, answer.body);
+      assert.ok(
+        running.store.events().some((e) => (e.event as { event_id?: string }).event_id === "after-abort"),
+      );
+    } finally {
+      await running.close();
+    }
+  });
 });

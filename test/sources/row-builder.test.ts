@@ -30,6 +30,15 @@ describe("rowBuilder", () => {
     assert.deepEqual(new Set(Object.keys(row)), new Set(names));
   });
 
+  it("keeps column sets apart that join alike", () => {
+    assert.deepEqual(rowBuilder([])([], 0), {});
+    assert.deepEqual(rowBuilder([""])(["x"], 0), { "": "x" });
+    assert.deepEqual(rowBuilder(["a", "b"])([1, 2], 0), { a: 1, b: 2 });
+    assert.deepEqual(rowBuilder(["a\u0000b"])([3], 0), { "a\u0000b": 3 });
+    assert.deepEqual(rowBuilder(["x", ""])([4, 5], 0), { x: 4, "": 5 });
+    assert.deepEqual(rowBuilder(["x\u0000"])([6], 0), { "x\u0000": 6 });
+  });
+
   it("defines a __proto__ column as an own property, leaving the prototype alone", () => {
     const row = rowBuilder(["__proto__", "x"])([{ polluted: true }, 1], 0);
     assert.equal(Object.getPrototypeOf(row), Object.prototype);

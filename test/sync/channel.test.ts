@@ -57,6 +57,19 @@ describe("Channel", () => {
     assert.deepEqual(await iterator.next(), { value: undefined, done: true });
   });
 
+  it("is abandoned when the consumer stops after taking only ready items, and releases a held producer", async () => {
+    const channel = new Channel<number>(2);
+    channel.push(1);
+    const held = channel.push(2);
+    assert.ok(held instanceof Promise);
+    const iterator = channel[Symbol.asyncIterator]();
+    assert.equal(channel.takeReady(), 1);
+    await iterator.return?.();
+    assert.equal(channel.abandoned, true);
+    await held;
+    assert.equal(channel.push(3), undefined, "pushes are dropped once abandoned");
+  });
+
   // A sync's events each hold a whole event graph (~3 KB). Kept until the array was compacted
   // (4,096 items later), they outlived the young generation and were promoted by the thousand.
   it("keeps no reference to an item once it is taken", async () => {

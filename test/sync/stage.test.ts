@@ -10,6 +10,7 @@ import { connectionSchema } from "../../src/config/schema.ts";
 import { type RunningEmulator, startEmulator } from "../../src/emulator/index.ts";
 import { type Ledger, openLedger } from "../../src/ledger/index.ts";
 import { DeliveryStage } from "../../src/sync/delivery-stage.ts";
+import { compileConnection } from "../../src/sync/prepare.ts";
 import { type RunConnectionOptions, type RunReport, runConnection } from "../../src/sync/run.ts";
 import type { StageOutbound, StageSetup } from "../../src/sync/stage-protocol.ts";
 
@@ -262,5 +263,98 @@ describe("delivery stage", () => {
     assert.ok(handed >= 100 && handed < 300, `the third chunk was never handed to the client (${handed})`);
     assert.equal(answered, handed, "every handed event was answered before the end");
     assert.deepEqual(posted.at(-1), { type: "end" });
+  });
+
+  /** Events the stage said it handed, and the answers and pending keys it gave for them. */
+  function tally(posted: StageOutbound[]): { handed: number; settled: number; local: number } {
+    let handed = 0;
+    let settled = 0;
+    let local = 0;
+    for (const m of posted) {
+      if (m.type === "taken" || m.type === "outcomes") {
+        handed += m.handed;
+        local += m.local.length;
+      }
+      if (m.type === "outcomes")
+        settled += m.answers.reduce((n, g) => n + g.keys.length, 0) + m.pending.length;
+    }
+    return { handed, settled, local };
+  }
+
+  const heldRows = (count: number) =>
+    [...samplePurchases(count, NOW)].map((row, i) => ({ row, rowNumber: i + 1, key: `["${row.order_id}"]` }));
+
+  it("tells what a chunk handed before a failure in its second slice", async () => {
+    const setup: StageSetup = {
+      name: "orders",
+      connection: connection(),
+      defaults: { default_country: "US" },
+      baseDir: dir,
+      client: undefined,
+      logs: false,
+      channelEvents: 1000,
+    };
+    const compiled = compileConnection(setup.name, setup.connection, setup.defaults);
+    const failing = {
+      ...compiled,
+      evaluate: (row: Parameters<typeof compiled.evaluate>[0], rowNumber: number, now: number) => {
+        if (rowNumber === 200) throw new Error("mapping blew up");
+        return compiled.evaluate(row, rowNumber, now);
+      },
+    };
+    const posted: StageOutbound[] = [];
+    const stage = new DeliveryStage(setup, (message) => posted.push(message), { compiled: failing });
+    const done = stage.run();
+    stage.receive({ type: "rows", seq: 0, rows: heldRows(300), nowSeconds: NOW });
+    stage.receive({ type: "finish" });
+    await done;
+    const end = posted.at(-1);
+    assert.equal(end?.type === "end" ? end.error?.message : undefined, "mapping blew up");
+    const { handed, settled } = tally(posted);
+    assert.equal(handed, 128, "the first slice was handed and told");
+    assert.equal(settled, handed, "every told event was answered or left pending");
+  });
+
+  it("tells what a chunk handed when a stop cuts it short", async () => {
+    const slow = await startEmulator({
+      port: 0,
+      datasets: [{ id: DATASET, tokens: [TOKEN] }],
+      latencyMs: 50,
+    });
+    try {
+      const setup: StageSetup = {
+        name: "orders",
+        connection: connectionSchema.parse({
+          source: { kind: "csv", path: "rows.csv" },
+          key: "order_id",
+          destination: { dataset_id: DATASET, access_token: TOKEN, graph_url: slow.url },
+        }),
+        defaults: { default_country: "US" },
+        baseDir: dir,
+        client: { window: 1, maxBatchEvents: 10 },
+        logs: false,
+        channelEvents: 5,
+      };
+      const posted: StageOutbound[] = [];
+      let notify: (() => void) | undefined;
+      const stage = new DeliveryStage(setup, (message) => {
+        posted.push(message);
+        notify?.();
+      });
+      const done = stage.run();
+      stage.receive({ type: "rows", seq: 0, rows: heldRows(300), nowSeconds: NOW });
+      // The client answers its first batch while the first slice is still being handed over.
+      while (!posted.some((m) => m.type === "outcomes" && m.answers.length > 0)) {
+        await new Promise<void>((resolve) => (notify = resolve));
+      }
+      stage.receive({ type: "stop" });
+      await done;
+      assert.equal(posted.filter((m) => m.type === "taken").length, 0, "the chunk was never all taken");
+      const { handed, settled } = tally(posted);
+      assert.ok(handed > 0 && handed < 300, `part of the chunk was handed (${handed})`);
+      assert.equal(settled, handed, "every told event was answered or left pending");
+    } finally {
+      await slow.close();
+    }
   });
 });
