@@ -96,7 +96,7 @@ export function outcomeOf(template: OutcomeTemplate, key: string, eventId: strin
     : { ...template, key, ...(eventId && { eventId }) };
 }
 
-/** Answers as they come; `handed` and `local` as in TakenMessage, for a chunk cut short by a stop. */
+/** Answers as they come; `handed` and `local` as in TakenMessage, for a chunk cut short by a stop or a failure. */
 export interface OutcomesMessage {
   readonly type: "outcomes";
   readonly handed: number;
