@@ -122,6 +122,15 @@ async function metric(url: string, name: string, labels: Record<string, string>)
   return sum;
 }
 
+/** Until serve's queue for `web` is empty: every event delivered and acknowledged. */
+async function untilAcknowledged(url: string): Promise<void> {
+  await until(
+    async () => (await metric(url, "capi_sync_collector_queue_depth", { connection: "web" })) === 0,
+    10_000,
+    "every event acknowledged",
+  );
+}
+
 /** This process's children running the collector's delivery process (Linux: /proc), by pid. */
 function deliveryChildren(): number[] {
   if (!existsSync("/proc/self/stat")) return [];
@@ -194,11 +203,7 @@ describe("serve's collector delivery", () => {
       assert.equal(await post(s.service.url, messages), 200);
       await until(() => uniqueDelivered(emulator) >= 28, 15_000, "delivery");
       const url = s.service.url;
-      await until(
-        async () => (await metric(url, "capi_sync_collector_queue_depth", { connection: "web" })) === 0,
-        10_000,
-        "every event acknowledged",
-      );
+      await untilAcknowledged(url);
       assert.equal(
         await metric(url, "capi_sync_rows_total", { connection: "web", outcome: "delivered" }),
         28,
@@ -310,11 +315,7 @@ describe("serve's collector delivery", () => {
         [...new Set(events.map((e) => (e.event as { event_id: string }).event_id))].sort(),
         [...ids].sort(),
       );
-      await until(
-        async () => (await metric(url, "capi_sync_collector_queue_depth", { connection: "web" })) === 0,
-        10_000,
-        "every event acknowledged",
-      );
+      await untilAcknowledged(url);
       assert.notEqual(deliveryChildren()[0], first, "a new delivery process");
       assert.equal(await metric(url, "capi_sync_requests_in_flight", { connection: "web" }), 0);
       assert.ok(s.logs().some((line) => line.level === "error" && /stopped unexpectedly/.test(line.msg)));
@@ -392,11 +393,7 @@ describe("serve's collector delivery", () => {
         assert.equal(await post(url, messages), 200);
         await until(() => uniqueDelivered(emulator) >= 4 * (batch + 1), 15_000, `micro-batch ${batch}`);
       }
-      await until(
-        async () => (await metric(url, "capi_sync_collector_queue_depth", { connection: "web" })) === 0,
-        10_000,
-        "every event acknowledged",
-      );
+      await untilAcknowledged(url);
       assert.equal(
         await metric(url, "capi_sync_rows_total", { connection: "web", outcome: "delivered" }),
         12,
