@@ -212,33 +212,57 @@ describe("delivery stage", () => {
     }
   });
 
-  it("tells the run when a chunk is with the client, and drops queued chunks on stop", async () => {
-    const setup: StageSetup = {
-      name: "orders",
-      connection: connection(),
-      defaults: { default_country: "US" },
-      baseDir: dir,
-      client: { window: 1, maxBatchEvents: 10 },
-      logs: false,
-      channelEvents: 5,
-    };
+  /** A stage set-up with a small client window and hand-off queue, unless `overrides` say otherwise. */
+  const stageSetup = (overrides: Partial<StageSetup> = {}): StageSetup => ({
+    name: "orders",
+    connection: connection(),
+    defaults: { default_country: "US" },
+    baseDir: dir,
+    client: { window: 1, maxBatchEvents: 10 },
+    logs: false,
+    channelEvents: 5,
+    ...overrides,
+  });
+
+  /** A running stage whose messages are kept in `posted`; `heard()` resolves at the next one. */
+  function recordingStage(setup: StageSetup, options?: ConstructorParameters<typeof DeliveryStage>[2]) {
     const posted: StageOutbound[] = [];
     let notify: (() => void) | undefined;
-    const stage = new DeliveryStage(setup, (message) => {
-      posted.push(message);
-      notify?.();
-    });
-    const done = stage.run();
-    const rows = [...samplePurchases(300, NOW)].map((row, i) => ({
-      row,
-      rowNumber: i + 1,
-      key: `["${row.order_id}"]`,
-    }));
+    const stage = new DeliveryStage(
+      setup,
+      (message) => {
+        posted.push(message);
+        notify?.();
+      },
+      options,
+    );
+    const heard = () => new Promise<void>((resolve) => (notify = resolve));
+    return { stage, posted, done: stage.run(), heard };
+  }
+
+  /** Events the stage said it handed, and the answers and pending keys it gave for them. */
+  function tally(posted: StageOutbound[]): { handed: number; settled: number } {
+    let handed = 0;
+    let settled = 0;
+    for (const m of posted) {
+      if (m.type === "taken" || m.type === "outcomes") handed += m.handed;
+      if (m.type === "outcomes")
+        settled += m.answers.reduce((n, g) => n + g.keys.length, 0) + m.pending.length;
+    }
+    return { handed, settled };
+  }
+
+  const heldRows = (count: number) =>
+    [...samplePurchases(count, NOW)].map((row, i) => ({ row, rowNumber: i + 1, key: `["${row.order_id}"]` }));
+
+  it("tells the run when a chunk is with the client, and drops queued chunks on stop", async () => {
+    const { stage, posted, done, heard } = recordingStage(stageSetup());
+    const rows = heldRows(300);
     for (let seq = 0; seq < 3; seq++) {
       stage.receive({ type: "rows", seq, rows: rows.slice(seq * 100, seq * 100 + 100), nowSeconds: NOW });
     }
     const taken = () => posted.filter((m) => m.type === "taken");
-    while (taken().length === 0) await new Promise<void>((resolve) => (notify = resolve));
+    while (taken().length === 0) await heard();
     stage.receive({ type: "stop" });
     await done;
     assert.deepEqual(
@@ -246,54 +270,18 @@ describe("delivery stage", () => {
       [0],
       "the first chunk was taken, the queued ones dropped",
     );
-    const handed = posted.reduce(
-      (sum, m) => sum + (m.type === "outcomes" || m.type === "taken" ? m.handed : 0),
-      0,
-    );
     assert.ok(
       posted.filter((m) => m.type === "outcomes" && m.handed > 0).length <= 1,
       "a chunk's hand-off is told with its `taken`; only a chunk cut short by the stop tells it alone",
     );
-    const answered = posted.reduce(
-      (sum, m) =>
-        sum +
-        (m.type === "outcomes" ? m.answers.reduce((n, g) => n + g.keys.length, 0) + m.pending.length : 0),
-      0,
-    );
+    const { handed, settled: answered } = tally(posted);
     assert.ok(handed >= 100 && handed < 300, `the third chunk was never handed to the client (${handed})`);
     assert.equal(answered, handed, "every handed event was answered before the end");
     assert.deepEqual(posted.at(-1), { type: "end" });
   });
 
-  /** Events the stage said it handed, and the answers and pending keys it gave for them. */
-  function tally(posted: StageOutbound[]): { handed: number; settled: number; local: number } {
-    let handed = 0;
-    let settled = 0;
-    let local = 0;
-    for (const m of posted) {
-      if (m.type === "taken" || m.type === "outcomes") {
-        handed += m.handed;
-        local += m.local.length;
-      }
-      if (m.type === "outcomes")
-        settled += m.answers.reduce((n, g) => n + g.keys.length, 0) + m.pending.length;
-    }
-    return { handed, settled, local };
-  }
-
-  const heldRows = (count: number) =>
-    [...samplePurchases(count, NOW)].map((row, i) => ({ row, rowNumber: i + 1, key: `["${row.order_id}"]` }));
-
   it("tells what a chunk handed before a failure in its second slice", async () => {
-    const setup: StageSetup = {
-      name: "orders",
-      connection: connection(),
-      defaults: { default_country: "US" },
-      baseDir: dir,
-      client: undefined,
-      logs: false,
-      channelEvents: 1000,
-    };
+    const setup = stageSetup({ client: undefined, channelEvents: 1000 });
     const compiled = compileConnection(setup.name, setup.connection, setup.defaults);
     const failing = {
       ...compiled,
@@ -302,9 +290,7 @@ describe("delivery stage", () => {
         return compiled.evaluate(row, rowNumber, now);
       },
     };
-    const posted: StageOutbound[] = [];
-    const stage = new DeliveryStage(setup, (message) => posted.push(message), { compiled: failing });
-    const done = stage.run();
+    const { stage, posted, done } = recordingStage(setup, { compiled: failing });
     stage.receive({ type: "rows", seq: 0, rows: heldRows(300), nowSeconds: NOW });
     stage.receive({ type: "finish" });
     await done;
@@ -322,31 +308,11 @@ describe("delivery stage", () => {
       latencyMs: 50,
     });
     try {
-      const setup: StageSetup = {
-        name: "orders",
-        connection: connectionSchema.parse({
-          source: { kind: "csv", path: "rows.csv" },
-          key: "order_id",
-          destination: { dataset_id: DATASET, access_token: TOKEN, graph_url: slow.url },
-        }),
-        defaults: { default_country: "US" },
-        baseDir: dir,
-        client: { window: 1, maxBatchEvents: 10 },
-        logs: false,
-        channelEvents: 5,
-      };
-      const posted: StageOutbound[] = [];
-      let notify: (() => void) | undefined;
-      const stage = new DeliveryStage(setup, (message) => {
-        posted.push(message);
-        notify?.();
-      });
-      const done = stage.run();
+      const setup = stageSetup({ connection: connection(undefined, { graph_url: slow.url }) });
+      const { stage, posted, done, heard } = recordingStage(setup);
       stage.receive({ type: "rows", seq: 0, rows: heldRows(300), nowSeconds: NOW });
       // The client answers its first batch while the first slice is still being handed over.
-      while (!posted.some((m) => m.type === "outcomes" && m.answers.length > 0)) {
-        await new Promise<void>((resolve) => (notify = resolve));
-      }
+      while (!posted.some((m) => m.type === "outcomes" && m.answers.length > 0)) await heard();
       stage.receive({ type: "stop" });
       await done;
       assert.equal(posted.filter((m) => m.type === "taken").length, 0, "the chunk was never all taken");
