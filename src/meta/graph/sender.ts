@@ -264,37 +264,32 @@ export class DatasetSender<R> {
     let finished = false;
     try {
       while (!aborted()) {
-        const ready = takeReady?.();
-        if (ready !== undefined) {
-          const dispatched = accept(ready);
-          if (dispatched !== undefined) {
-            stopLinger();
-            await dispatched;
+        let item = takeReady?.();
+        if (item === undefined) {
+          const next = iterator.next();
+          if (partial() > 0 && linger === undefined) {
+            // One timer per partial batch, raced against each pull until the batch leaves.
+            const abort = new AbortController();
+            const timer = sleepTimer(lingerMs, undefined, { signal: abort.signal, ref: false }).then(
+              () => undefined,
+              () => undefined,
+            );
+            linger = { timer, abort };
           }
-          continue;
+          let result = linger === undefined ? await next : await Promise.race([next, linger.timer]);
+          if (result === undefined) {
+            stopLinger();
+            const flushed = flush();
+            if (flushed !== undefined) await flushed;
+            result = await next;
+          }
+          if (result.done) {
+            finished = true;
+            break;
+          }
+          item = result.value;
         }
-        const next = iterator.next();
-        if (partial() > 0 && linger === undefined) {
-          // One timer per partial batch, raced against each pull until the batch leaves.
-          const abort = new AbortController();
-          const timer = sleepTimer(lingerMs, undefined, { signal: abort.signal, ref: false }).then(
-            () => undefined,
-            () => undefined,
-          );
-          linger = { timer, abort };
-        }
-        let result = linger === undefined ? await next : await Promise.race([next, linger.timer]);
-        if (result === undefined) {
-          stopLinger();
-          const flushed = flush();
-          if (flushed !== undefined) await flushed;
-          result = await next;
-        }
-        if (result.done) {
-          finished = true;
-          break;
-        }
-        const dispatched = accept(result.value);
+        const dispatched = accept(item);
         if (dispatched !== undefined) {
           stopLinger();
           await dispatched;
