@@ -31,6 +31,11 @@ export interface ValidateOptions {
   maxFutureSeconds?: number;
   /** Reject what Meta only flags: missing UA/URL on web events, bad fbc/fbp/IP, missing event_id. */
   strict?: boolean;
+  /**
+   * user_data is normalizeUserData's output, untouched since: every value under a key that must be
+   * hashed is a digest it computed or checked, so the digests are not checked a second time.
+   */
+  userDataNormalized?: boolean;
 }
 
 const DAY_SECONDS = 86_400;
@@ -46,6 +51,7 @@ type JsonObject = { readonly [key: string]: unknown };
 
 interface Context {
   readonly strict: boolean;
+  readonly checkDigests: boolean;
   readonly now: number;
   readonly maxAgeSeconds: number;
   readonly physicalStoreMaxAgeSeconds: number;
@@ -64,6 +70,7 @@ interface Context {
 export function validateEvent(event: unknown, options: ValidateOptions = {}): ValidationResult {
   const context: Context = {
     strict: options.strict === true,
+    checkDigests: options.userDataNormalized !== true,
     now: options.now ?? Date.now() / 1000,
     maxAgeSeconds: options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS,
     physicalStoreMaxAgeSeconds: options.physicalStoreMaxAgeSeconds ?? DEFAULT_PHYSICAL_STORE_MAX_AGE_SECONDS,
@@ -466,7 +473,7 @@ function checkUserData(event: JsonObject, context: Context): void {
     if (!hasContent(value)) continue;
     keysWithContent++;
     combinations &= rule.tooBroadMask;
-    if (rule.hashRequired) checkHashed(key, value, context);
+    if (rule.hashRequired && context.checkDigests) checkHashed(key, value, context);
     const format = rule.format;
     if (format !== undefined && !(typeof value === "string" && format.valid(value))) {
       report(context, `user_data.${key}`, format.code);

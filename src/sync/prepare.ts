@@ -58,7 +58,7 @@ export function compileConnection(
     }
     const normalized = normalizeUserData(mapped.event.user_data, normalize);
     const event = { ...mapped.event, user_data: normalized.user_data } as ServerEvent;
-    const verdict = validateEvent(event, { now: nowSeconds });
+    const verdict = validateEvent(event, { now: nowSeconds, userDataNormalized: true });
     const datasetId = mapped.datasetId ?? connection.destination.dataset_id;
     const warnings =
       normalized.warnings.length === 0 ? verdict.warnings : [...normalized.warnings, ...verdict.warnings];

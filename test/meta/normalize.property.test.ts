@@ -6,6 +6,7 @@ import examples from "libphonenumber-js/mobile/examples";
 import { fastE164, libraryE164 } from "../../src/meta/normalize/phone.ts";
 import { normalizeUserData, type RawUserData } from "../../src/meta/normalize.ts";
 import { HASH_REQUIRED_KEYS, USER_DATA_KEYS } from "../../src/meta/user-data-keys.ts";
+import { validateEvent } from "../../src/meta/validate.ts";
 
 const HASHED_KEYS: readonly string[] = [...HASH_REQUIRED_KEYS, "external_id"];
 const SHA256_HEX = /^[a-f0-9]{64}$/;
@@ -138,6 +139,35 @@ describe("normalizeUserData properties", () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+
+  it("gives validation nothing to find in its digests: trusting them changes no verdict", () => {
+    // Digests as Parameter Builder sends them (spec §3.3) pass through too; so must their check.
+    const appended = fc
+      .tuple(
+        fc.stringMatching(/^[0-9a-fA-F]{64}$/),
+        fc.stringMatching(/^[A-Za-z0-9_-]{2}$|^[A-Za-z0-9_-]{8}$/),
+      )
+      .map(([hex, appendix]) => `${hex}.${appendix}`);
+    const row = fc.oneof(
+      messyRow,
+      fc.dictionary(
+        fc.constantFrom(...HASHED_KEYS),
+        fc.oneof(appended, fc.array(appended, { maxLength: 3 })),
+      ),
+    );
+    const now = NOW.getTime() / 1000;
+    fc.assert(
+      fc.property(row, messyOptions, (raw, options) => {
+        const { user_data } = normalizeUserData(raw, { ...options, now: NOW });
+        const event = { event_name: "Purchase", event_time: now, action_source: "email", user_data };
+        assert.deepEqual(
+          validateEvent(event, { now, userDataNormalized: true }),
+          validateEvent(event, { now }),
+        );
+      }),
+      { numRuns: 2000 },
     );
   });
 
