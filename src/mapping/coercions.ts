@@ -107,14 +107,16 @@ function parseJson(textValue: string): unknown {
  */
 function contents(value: unknown): Coerced {
   const trimmed = typeof value === "string" ? value.trim() : undefined;
-  const parsed = trimmed && /^[[{]/.test(trimmed) ? parseJson(trimmed) : value;
+  // Objects parsed here belong to no one else: they are coerced in place rather than copied.
+  const fromText = trimmed !== undefined && JSON_OPENERS.has(trimmed.charCodeAt(0));
+  const parsed = fromText ? parseJson(trimmed) : value;
   if (isBlank(parsed)) return undefined;
   const items = isRecord(parsed) ? [parsed] : parsed;
   if (!Array.isArray(items)) return INVALID;
   const out: Record<string, unknown>[] = [];
   for (const item of items) {
     if (!isRecord(item)) return INVALID;
-    const content: Record<string, unknown> = { ...item };
+    const content: Record<string, unknown> = fromText ? item : { ...item };
     for (const [key, coerce] of CONTENT_KEYS) {
       if (!(key in content)) continue;
       const coerced = coerce(content[key]);
@@ -126,6 +128,9 @@ function contents(value: unknown): Coerced {
   }
   return out.length > 0 ? out : undefined;
 }
+
+/** `[` and `{`: text that opens a JSON list or object. */
+const JSON_OPENERS = new Set(["[".charCodeAt(0), "{".charCodeAt(0)]);
 
 const CONTENT_KEYS: readonly [string, (value: unknown) => Coerced][] = [
   ["id", text],

@@ -40,11 +40,11 @@ interface FieldPlan {
   readonly read: ((row: Row) => unknown) | undefined;
   readonly expression: jsonata.Expression | undefined;
   readonly routing: boolean;
-  /** The path split for placing: parent object, the objects below it, the key set. */
-  readonly parent: string | undefined;
-  readonly deeperParents: readonly string[];
-  readonly leaf: string;
+  /** Sets a value at the path in the event, creating the objects on the way. */
+  readonly place: Placer;
 }
+
+type Placer = (event: Record<string, unknown>, value: unknown) => void;
 
 /** A preset's computation threw on an odd row. */
 const DERIVE_FAILED: unique symbol = Symbol("derive failed");
@@ -135,9 +135,7 @@ function planField(path: string, source: FieldSource): FieldPlan {
     read,
     expression: read ? undefined : expression,
     routing: path === ROUTING_FIELD,
-    parent: segments.length > 1 ? segments[0] : undefined,
-    deeperParents: segments.slice(1, -1),
-    leaf: segments.at(-1) as string,
+    place: placer(segments),
   };
 }
 
@@ -311,7 +309,7 @@ class Mapping implements CompiledMapping {
       } else if (plan.routing) {
         datasetId = value as string;
       } else {
-        place(event as Record<string, unknown>, plan, value);
+        plan.place(event as Record<string, unknown>, value);
       }
     }
     event.user_data ??= {};
@@ -343,24 +341,49 @@ class Mapping implements CompiledMapping {
   }
 }
 
-/** Sets a value at its path in the event, creating the objects on the way. */
-function place(event: Record<string, unknown>, plan: FieldPlan, value: unknown): void {
-  // Most fields sit at depth 0 or 1 (event_name, user_data.em): no loop for those.
-  const { parent, leaf } = plan;
-  if (parent === undefined) {
-    event[leaf] = value;
-    return;
+/**
+ * One placer per field, generated with the path's keys written in: every store then has its own
+ * key and its own inline cache. A shared `target[key] = value` sees ~30 keys and as many object
+ * shapes per event and goes megamorphic. Keys are JSON-quoted into the code, so no path can change
+ * it. A key every object inherits (`__proto__`, `constructor`, …) gets the generic placer, which
+ * only ever descends into and defines own properties; so does a runtime that forbids generating code.
+ */
+function placer(segments: readonly string[]): Placer {
+  if (!segments.some((segment) => segment in Object.prototype)) {
+    const keys = segments.map((segment) => `[${JSON.stringify(segment)}]`);
+    const steps = keys
+      .slice(0, -1)
+      .map(
+        (key) =>
+          `{ let next = target${key}; if (next === undefined) { next = {}; target${key} = next; } target = next; }`,
+      )
+      .join(" ");
+    try {
+      const body = `"use strict"; let target = event; ${steps} target${keys.at(-1)} = value;`;
+      return new Function("event", "value", body) as Placer;
+    } catch {
+      // Code generation is disallowed: the generic placer below.
+    }
   }
-  let target = event[parent] as Record<string, unknown> | undefined;
-  if (target === undefined) {
-    target = {};
-    event[parent] = target;
-  }
-  for (const key of plan.deeperParents) {
-    if (target[key] === undefined) target[key] = {};
-    target = target[key] as Record<string, unknown>;
-  }
-  target[leaf] = value;
+  return (event, value) => {
+    let target = event;
+    for (let i = 0; i < segments.length - 1; i++) {
+      const key = segments[i] as string;
+      let next = (Object.hasOwn(target, key) ? target[key] : undefined) as
+        | Record<string, unknown>
+        | undefined;
+      if (next === undefined) {
+        next = {};
+        defineOwn(target, key, next);
+      }
+      target = next;
+    }
+    defineOwn(target, segments.at(-1) as string, value);
+  };
+}
+
+function defineOwn(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 function failure(rowNumber: number, path: string, code: string, reason: string): Diagnostic {

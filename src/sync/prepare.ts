@@ -57,7 +57,9 @@ export function compileConnection(
       return { kind: "invalid", event: undefined, datasetId: undefined, errors: mapped.errors, warnings: [] };
     }
     const normalized = normalizeUserData(mapped.event.user_data, normalize);
-    const event = { ...mapped.event, user_data: normalized.user_data } as ServerEvent;
+    // The draft is this row's own: its raw customer fields are replaced in place, keeping key order.
+    mapped.event.user_data = normalized.user_data;
+    const event = mapped.event as ServerEvent;
     const verdict = validateEvent(event, { now: nowSeconds, userDataNormalized: true });
     const datasetId = mapped.datasetId ?? connection.destination.dataset_id;
     const warnings =

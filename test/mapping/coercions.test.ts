@@ -139,6 +139,18 @@ describe("value coercions", () => {
   }
 });
 
+describe("contents a row holds as objects", () => {
+  it("are coerced into copies: the row's own objects stay as they were", () => {
+    const items = [{ id: 7, quantity: "2", item_price: "", brand: "x" }];
+    const input = structuredClone(items);
+    const result = mapOne("custom_data.contents", input);
+    assert.equal(result.ok, true);
+    if (result.ok !== true) return;
+    assert.deepEqual(at(result.event, "custom_data.contents"), [{ id: "7", quantity: 2, brand: "x" }]);
+    assert.deepEqual(input, items);
+  });
+});
+
 const rejects: [field: string, input: unknown][] = [
   ["event_time", "yesterday"],
   ["event_time", "2026-02-30 10:00:00"],

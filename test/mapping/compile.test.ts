@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import {
   compileMapping,
@@ -160,6 +161,51 @@ describe("fields over a preset", () => {
     assert.equal(event.custom_data?.value, 10);
     assert.equal(event.opt_out, true);
     assert.deepEqual(event.custom_data?.store_data, { store_code: "S-9" });
+  });
+
+  it("place custom properties named like what every object inherits as own properties, prototypes untouched", async () => {
+    const { event } = await mapped(
+      {
+        fields: {
+          "custom_data.constructor.x": "tier",
+          "custom_data.__proto__": "tier",
+          "custom_data.toString": "store",
+        },
+      },
+      { ...baseRow, tier: "gold", store: "S-9" },
+    );
+    const sent = JSON.parse(JSON.stringify(event));
+    assert.deepEqual(sent.custom_data, {
+      order_id: "o-1",
+      constructor: { x: "gold" },
+      ["__proto__"]: "gold",
+      toString: "S-9",
+    });
+    assert.equal(Object.getPrototypeOf(event.custom_data), Object.prototype);
+    assert.equal(Object.hasOwn(Object, "x"), false);
+    assert.equal(Object.hasOwn(Object.prototype, "x"), false);
+  });
+
+  it("map the same without generated code (--disallow-code-generation-from-strings)", () => {
+    const config: MappingConfig = {
+      fields: { "custom_data.store_data.store_code": "store", "custom_data.tier": "tier", opt_out: true },
+    };
+    const row = { ...baseRow, tier: "gold", store: "S-9", phone: "+1 650 555 1212" };
+    const script = `
+      const { compileMapping } = await import(${JSON.stringify(new URL("../../src/mapping/index.ts", import.meta.url).href)});
+      let generated = true;
+      try { new Function("return 1"); } catch { generated = false; }
+      const result = compileMapping(${JSON.stringify(config)}, ${JSON.stringify(context)}).map(${JSON.stringify(row)}, 1);
+      process.stdout.write(JSON.stringify({ generated, result }));`;
+    const child = spawnSync(
+      process.execPath,
+      ["--disallow-code-generation-from-strings", "--input-type=module", "-e", script],
+      { encoding: "utf8" },
+    );
+    assert.equal(child.status, 0, child.stderr);
+    const { generated, result } = JSON.parse(child.stdout);
+    assert.equal(generated, false);
+    assert.deepEqual(result, JSON.parse(JSON.stringify(compileMapping(config, context).map(row, 1))));
   });
 
   it("apply a static action_source to every event, as SignalSmith does", async () => {
