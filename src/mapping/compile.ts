@@ -179,10 +179,13 @@ function pathsReader(coercion: Coercion, paths: readonly string[][]): (row: Row)
   if (only?.length === 1 && others.length === 0) {
     // One flat column, the common case: read it here rather than through a getter call.
     const column = only[0] as string;
-    return (row) => {
-      const raw = hasOwn.call(row, column) ? row[column] : undefined;
-      return raw === undefined || raw === null ? undefined : finish(coerce(raw));
-    };
+    return (
+      generatedColumnReader(column, coerce, finish) ??
+      ((row) => {
+        const raw = hasOwn.call(row, column) ? row[column] : undefined;
+        return raw === undefined || raw === null ? undefined : finish(coerce(raw));
+      })
+    );
   }
   const getters = paths.map(compilePath);
   if (getters.length === 1) {
@@ -216,6 +219,29 @@ function pathsReader(coercion: Coercion, paths: readonly string[][]): (row: Row)
     }
     return undefined;
   };
+}
+
+/**
+ * A reader of one column with the name written in, for the reason placers are generated: a shared
+ * closure's `row[column]` sees every column and goes megamorphic. Undefined for a name every object
+ * inherits, or where code cannot be generated.
+ */
+function generatedColumnReader(
+  column: string,
+  coerce: Coercion["coerce"],
+  finish: (value: unknown) => unknown,
+): ((row: Row) => unknown) | undefined {
+  if (column in Object.prototype) return undefined;
+  const key = JSON.stringify(column);
+  const body = `"use strict"; return (row) => {
+    const raw = row[${key}];
+    return raw === undefined || raw === null || !hasOwn.call(row, ${key}) ? undefined : finish(coerce(raw));
+  };`;
+  try {
+    return new Function("hasOwn", "coerce", "finish", body)(hasOwn, coerce, finish);
+  } catch {
+    return undefined;
+  }
 }
 
 const asIs = (value: unknown): unknown => value;

@@ -208,6 +208,14 @@ describe("fields over a preset", () => {
     assert.deepEqual(result, JSON.parse(JSON.stringify(compileMapping(config, context).map(row, 1))));
   });
 
+  it("read a row's own columns only, never what its prototype carries", async () => {
+    const inherited = Object.assign(Object.create({ email: "inherited@example.com", tier: "gold" }), baseRow);
+    delete inherited.email;
+    const { event } = await mapped({ fields: { "custom_data.tier": "tier" } }, inherited);
+    assert.equal(event.user_data.em, undefined);
+    assert.equal(event.custom_data?.tier, undefined);
+  });
+
   it("apply a static action_source to every event, as SignalSmith does", async () => {
     const mapping = compileMapping({ fields: { action_source: "'website'" } }, context);
     for (const [i, row] of [baseRow, { ...baseRow, order_id: "o-2", action_source: "app" }].entries()) {
