@@ -29,12 +29,6 @@ import {
 
 /** Rows evaluated at a time before their events go to the client. */
 const SLICE_ROWS = 128;
-/**
- * Finished chunks are told once no more than this many wait: the run then sends the next ones
- * while the stage works on the last. A post wakes the run's thread, which mostly sleeps waiting for
- * room; on a virtual machine a wake cost the posting thread ~0.2 ms, so chunks are told in pairs.
- */
-const TELL_WHEN_QUEUED = 1;
 
 interface Ref {
   readonly key: string;
@@ -46,11 +40,6 @@ interface Ref {
 interface ChunkTally {
   handed: number;
   readonly local: Outcome[];
-}
-
-/** Chunks finished and not yet told, with their tallies summed. */
-interface Untold extends ChunkTally {
-  chunks: number;
 }
 
 interface Lane {
@@ -107,7 +96,6 @@ export class DeliveryStage {
   #lastOutcome: EventOutcome | undefined;
   #pending: string[] = [];
   #flushScheduled = false;
-  #untold: Untold = { chunks: 0, handed: 0, local: [] };
 
   constructor(setup: StageSetup, post: (message: StageOutbound) => void, options: StageOptions = {}) {
     this.#setup = setup;
@@ -139,7 +127,6 @@ export class DeliveryStage {
     } catch (caught) {
       error = caught;
     }
-    this.#tellUntold();
     this.#halt();
     // What was handed to the client is delivered (or left pending by a refusal) before the end.
     for (const { channel } of this.#lanes.values()) channel.close();
@@ -156,13 +143,18 @@ export class DeliveryStage {
     while (!this.#stopping) {
       const chunk = this.#queue.shift();
       if (chunk !== undefined) {
-        // A chunk cut short (a stop, a failure) is counted too, but not as taken: what it handed
-        // before is answered during the shutdown, and run() tells it.
-        await this.#deliver(chunk, this.#untold);
-        this.#untold.chunks++;
+        const told: ChunkTally = { handed: 0, local: [] };
+        try {
+          await this.#deliver(chunk, told);
+        } catch (error) {
+          // Whatever the chunk handed before the failure is answered during the shutdown: say so.
+          this.#tell(told);
+          throw error;
+        }
         // Answers may arrive before their chunk's count; the run only sums the two at its end.
-        const woke = this.#flush();
-        if (woke || this.#queue.length <= TELL_WHEN_QUEUED) this.#tellUntold();
+        this.#flush();
+        if (!this.#stopping) this.#post({ type: "taken", seq: chunk.seq, ...told });
+        else this.#tell(told);
         continue;
       }
       if (this.#finishing) return;
@@ -172,19 +164,10 @@ export class DeliveryStage {
     }
   }
 
-  /**
-   * Tells the run about the chunks done since it last heard: `taken` gives it room for as many.
-   * Once stopping, room no longer matters, and a chunk cut short was never all taken: their counts
-   * and verdicts go as `outcomes`.
-   */
-  #tellUntold(): void {
-    const { chunks, handed, local } = this.#untold;
-    if (chunks === 0 && handed === 0 && local.length === 0) return;
-    this.#untold = { chunks: 0, handed: 0, local: [] };
-    if (!this.#stopping && chunks > 0) this.#post({ type: "taken", chunks, handed, local });
-    else if (handed > 0 || local.length > 0) {
+  /** A chunk cut short (a stop, a failure): its count and verdicts so far, without `taken`. */
+  #tell({ handed, local }: ChunkTally): void {
+    if (handed > 0 || local.length > 0)
       this.#post({ type: "outcomes", handed, local, answers: [], pending: [] });
-    }
   }
 
   /** The chunk's events go to the client; `told` counts them and gathers the local verdicts. */
@@ -269,15 +252,13 @@ export class DeliveryStage {
     setImmediate(() => this.#flush());
   }
 
-  /** Posts the answers gathered so far; true when it did (the run's thread is woken anyway). */
-  #flush(): boolean {
+  #flush(): void {
     this.#flushScheduled = false;
-    if (this.#answers.length === 0 && this.#pending.length === 0) return false;
+    if (this.#answers.length === 0 && this.#pending.length === 0) return;
     this.#post({ type: "outcomes", handed: 0, local: [], answers: this.#answers, pending: this.#pending });
     this.#answers = [];
     this.#pending = [];
     this.#lastOutcome = undefined;
-    return true;
   }
 
   /** Rows still queued are dropped: the run has not recorded them, so the next run reads them again. */

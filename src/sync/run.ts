@@ -208,7 +208,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
         record(message);
         break;
       case "taken":
-        taken += message.chunks;
+        taken++;
         recordChunk(message.handed, message.local);
         options.onProgress?.(counts);
         break;

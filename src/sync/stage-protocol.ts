@@ -51,21 +51,19 @@ export interface StopMessage {
 export type StageInbound = RowsMessage | FinishMessage | StopMessage;
 
 /**
- * Chunks whose events are all with the client: the run may send as many more (back-pressure). It
- * carries their local verdicts and how many events they handed, so chunks cost the stage one message
- * between them: a post wakes the run's thread, which on a busy machine can take the stage's core.
- * The stage tells finished chunks once few wait in its queue, or along with answers it posts anyway.
+ * A chunk's events are all with the client: the run may send another (back-pressure). It carries
+ * the chunk's local verdicts and how many events were handed, so a chunk costs the stage one
+ * message: a post wakes the run's thread, which on a busy machine can take the stage's core.
  * A chunk cut short by a stop or a failure is told by an `outcomes` message instead. Only a worker
- * that dies leaves chunks untold: the failed run's report then counts fewer pending events than were
- * on the wire; their rows have no outcome, so the next run sends them again.
+ * that dies mid-chunk leaves its chunk untold: the failed run's report then counts fewer pending
+ * events than were on the wire; their rows have no outcome, so the next run sends them again.
  */
 export interface TakenMessage {
   readonly type: "taken";
-  /** How many chunks this message tells. */
-  readonly chunks: number;
-  /** Events of those chunks handed to the client: each will be answered, or counted pending at the end. */
+  readonly seq: number;
+  /** Events of the chunk handed to the client: each will be answered, or counted pending at the end. */
   readonly handed: number;
-  /** Verdicts of the stage itself on their rows: skipped by the mapping, invalid, expired, without a dataset. */
+  /** Verdicts of the stage itself on the chunk's rows: skipped by the mapping, invalid, expired, without a dataset. */
   readonly local: Outcome[];
 }
 
