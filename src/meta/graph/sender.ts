@@ -161,13 +161,23 @@ export class DatasetSender<R> {
     };
 
     const tasks = new Set<Promise<void>>();
+    /** A batch failed unexpectedly (not an answer of Meta's, which is an outcome): the send ends. */
+    let taskError: { error: unknown } | undefined;
     const dispatch = async (batch: Batch<R>): Promise<void> => {
       await this.#state.slots.acquire();
-      const task = this.#deliver(batch, run).finally(() => {
-        if (batch.buffer !== undefined) this.#state.buffers.give(batch.buffer);
-        this.#state.slots.release();
-        tasks.delete(task);
-      });
+      // Caught here, not where tasks are awaited at the end: a rejection nothing handles yet would
+      // take the process down while later batches are still dispatched.
+      const failed = (error: unknown): void => {
+        taskError ??= { error };
+        runAbort.abort(error);
+      };
+      const task = this.#deliver(batch, run)
+        .then(undefined, failed)
+        .finally(() => {
+          if (batch.buffer !== undefined) this.#state.buffers.give(batch.buffer);
+          this.#state.slots.release();
+          tasks.delete(task);
+        });
       tasks.add(task);
     };
     const builder = new BatchBuilder<R>(this.#limits, this.#suffix, this.#state.buffers);
@@ -227,6 +237,7 @@ export class DatasetSender<R> {
 
     summary.aborted = handlers.signal?.aborted === true;
     if (callbackError !== undefined) throw callbackError.error;
+    if (taskError !== undefined) throw taskError.error;
     const stopError = this.#ctx.stopError();
     if (stopError !== undefined) throw stopError.withSummary(summary);
     this.#ctx.log.info("delivery finished", {

@@ -136,6 +136,44 @@ describe("stopping the run", () => {
   });
 });
 
+describe("an unexpected failure in a batch", () => {
+  let emulator: RunningEmulator;
+  before(async () => {
+    emulator = await startEmulator({ port: 0, datasets: [{ id: DATASET, tokens: [TOKEN] }] });
+  });
+  after(() => emulator.close());
+
+  it("ends the send with that error, the rest pending, and no unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    const client = new GraphClient({
+      accessToken: TOKEN,
+      graphUrl: emulator.url,
+      maxBatchEvents: 100,
+      window: 4,
+      onRequest: () => {
+        throw new Error("hook blew up");
+      },
+    });
+    try {
+      const outcomes = new Map<number, string>();
+      const sending = client.dataset<number>(DATASET).send(
+        Array.from({ length: 2000 }, (_, ref) => ({ ref, event: validEvent(ref) })),
+        { onOutcome: (ref, outcome) => outcomes.set(ref, outcome.status) },
+      );
+      await assert.rejects(sending, /hook blew up/);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+      assert.ok(outcomes.size < 2000, "the events of the failed batches have no outcome");
+      assert.ok([...outcomes.values()].every((status) => status === "pending" || status === "delivered"));
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await client.close();
+    }
+  });
+});
+
 describe("appsecret_proof", () => {
   let emulator: RunningEmulator;
   before(async () => {
