@@ -213,7 +213,11 @@ export class DeliveryStage {
       lane = {
         channel,
         done: done.catch((error: unknown) => {
-          if (!(error instanceof GraphStopError)) throw error;
+          // A client that failed takes no more: the stage stops too, and its end carries the error.
+          if (!(error instanceof GraphStopError)) {
+            this.#halt();
+            throw error;
+          }
           this.#post({ type: "halted", stop: { kind: error.kind, message: error.message } });
           this.#halt();
           return error;

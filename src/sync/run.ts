@@ -151,6 +151,8 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
   let halted: StopDescription | undefined;
   let stageError: Error | undefined;
   let stageEnded = false;
+  /** The read loop is over: a stage that ends now ends as told. */
+  let readingOver = false;
   let sent = 0;
   let taken = 0;
   /** Wakes the run when the stage says something: a chunk taken, outcomes to write, the end. */
@@ -222,6 +224,8 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
       case "end":
         stageEnded = true;
         if (message.error) stageError ??= rebuildError(message.error);
+        // A stage that ends while rows are still read failed: nothing would make room for them.
+        if (!readingOver) readAbort.abort();
         break;
     }
     notify();
@@ -305,6 +309,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
   } catch (error) {
     readError = error;
   }
+  readingOver = true;
   // A failed read still delivers what was sent; an interrupt or a refusal drops what was not taken.
   stage?.send({ type: readSignal.aborted ? "stop" : "finish" });
   try {

@@ -114,6 +114,34 @@ describe("delivery stage", () => {
     assert.match(report.message ?? "", /no-such-file\.csv.*not found/);
   });
 
+  it("ends a run whose client fails while rows are still read: failed, and reading stops", async () => {
+    // A hook that throws fails the client at its first request; the stage then takes no more rows,
+    // and the run, waiting for room, must hear the stage's end rather than wait for ever.
+    const total = 50_000;
+    await writeFile(join(dir, "many.csv"), toCsv([...samplePurchases(total, NOW)]));
+    let requests = 0;
+    const ended = run("failing-client", {
+      connection: connection({ kind: "csv", path: "many.csv" }),
+      worker: false,
+      client: {
+        maxBatchEvents: 100,
+        onRequest: () => {
+          requests++;
+          throw new Error("hook blew up");
+        },
+      },
+    });
+    const timeout = new Promise<"hung">((resolve) => setTimeout(resolve, 20_000, "hung").unref());
+    const outcome = await Promise.race([ended, timeout]);
+    assert.notEqual(outcome, "hung", "the run ended");
+    const { report } = outcome as Awaited<typeof ended>;
+    assert.equal(report.status, "failed");
+    assert.equal(report.stopKind, "error");
+    assert.ok(requests >= 1);
+    assert.ok(report.rows < total / 2, `reading stopped (${report.rows} of ${total} rows read)`);
+    assert.equal(report.delivered, 0);
+  });
+
   it("on an interrupt stops reading, records what Meta answered, and leaves the rest to the next run", async () => {
     emulator.store.reset();
     const abort = new AbortController();
