@@ -72,8 +72,21 @@ export function compileMapping(config: MappingConfig | undefined, context: Mappi
     if (value === null || value === "") sources.delete(path);
     else sources.set(path, configSource(path, value));
   }
+  checkNoFieldBelowAnother([...sources.keys()]);
   const plans = [...sources].map(([path, source]) => planField(path, source));
   return new Mapping(presetName, preset, plans, context);
+}
+
+/**
+ * A field holds a value or other fields, not both (`custom_data.tier` and `custom_data.tier.x`):
+ * placing the second would write into the first field's value, a string or a list.
+ */
+function checkNoFieldBelowAnother(paths: readonly string[]): void {
+  for (const path of paths) {
+    const below = paths.find((other) => other.startsWith(`${path}.`));
+    if (below !== undefined)
+      throw new MappingConfigError(below, `cannot sit below ${path}, which is mapped too`);
+  }
 }
 
 function checkFieldPath(path: string): void {
@@ -224,7 +237,8 @@ function pathsReader(coercion: Coercion, paths: readonly string[][]): (row: Row)
 /**
  * A reader of one column with the name written in, for the reason placers are generated: a shared
  * closure's `row[column]` sees every column and goes megamorphic. Undefined for a name every object
- * inherits, or where code cannot be generated.
+ * inherits, or where code cannot be generated. It reads before it checks the value is the row's own
+ * (~4% less stage time than checking first): rows are plain data objects, whose reads run no code.
  */
 function generatedColumnReader(
   column: string,

@@ -315,6 +315,11 @@ describe("compile errors name the field", () => {
       /custom_data\.value\.cents/,
     ],
     ["an unknown top-level field", { fields: { event_type: "t" } }, /event_type: is not a Meta field/],
+    [
+      "a custom property below another one",
+      { fields: { "custom_data.tier": "t", "custom_data.tier.level": "l" } },
+      /field custom_data\.tier\.level: cannot sit below custom_data\.tier, which is mapped too/,
+    ],
     ["a prototype name", { fields: { constructor: "c" } }, /constructor: is not a Meta field/],
     [
       "a constant Meta cannot take",
