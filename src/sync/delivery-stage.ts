@@ -213,13 +213,11 @@ export class DeliveryStage {
       lane = {
         channel,
         done: done.catch((error: unknown) => {
-          // A client that failed takes no more: the stage stops too, and its end carries the error.
-          if (!(error instanceof GraphStopError)) {
-            this.#halt();
-            throw error;
-          }
-          this.#post({ type: "halted", stop: { kind: error.kind, message: error.message } });
+          // A client refused by Meta, or failed, takes no more: the stage stops too. A failure is
+          // carried by the stage's end.
           this.#halt();
+          if (!(error instanceof GraphStopError)) throw error;
+          this.#post({ type: "halted", stop: { kind: error.kind, message: error.message } });
           return error;
         }),
       };
