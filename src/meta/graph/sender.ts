@@ -237,9 +237,10 @@ export class DatasetSender<R> {
 
     summary.aborted = handlers.signal?.aborted === true;
     if (callbackError !== undefined) throw callbackError.error;
-    if (taskError !== undefined) throw taskError.error;
+    // A refusal by Meta says what to do; it outranks a batch that failed meanwhile.
     const stopError = this.#ctx.stopError();
     if (stopError !== undefined) throw stopError.withSummary(summary);
+    if (taskError !== undefined) throw taskError.error;
     this.#ctx.log.info("delivery finished", {
       datasetId: this.datasetId,
       events: summary.events,
@@ -403,21 +404,28 @@ export class DatasetSender<R> {
       }
 
       const startedAt = settings.now();
-      for (const event of live) {
-        if (event.firstAttemptAt === undefined) {
-          event.firstAttemptAt = startedAt;
-          event.deadline = retryDeadlineMs(event.ageDeadline, startedAt, settings.deadlines);
+      let bytes: number;
+      let answer: ReturnType<typeof interpret>;
+      // The slot is freed whatever throws (a hook, a logger): a window shared by later sends (the
+      // collector's client) would otherwise keep it for good.
+      try {
+        for (const event of live) {
+          if (event.firstAttemptAt === undefined) {
+            event.firstAttemptAt = startedAt;
+            event.deadline = retryDeadlineMs(event.ageDeadline, startedAt, settings.deadlines);
+          }
         }
+        if (body === undefined || live !== events) body = buildBody(live, this.#suffix);
+        bytes = body.length;
+        const path = `/${settings.apiVersion}/${this.datasetId}/events`;
+        answer = interpret(await this.#ctx.transport.post(path, this.#ctx.headers, body));
+        // The window reacts before the slot is freed, so no waiter goes out under a stale decision.
+        if (answer.class === "auth" || answer.class === "config") this.#ctx.stop(this.#stopError(answer));
+        else if (answer.class === "success") state.window.onSuccess();
+        else if (answer.class === "throttle") state.window.onThrottle(ticket);
+      } finally {
+        state.window.release();
       }
-      if (body === undefined || live !== events) body = buildBody(live, this.#suffix);
-      const bytes = body.length;
-      const path = `/${settings.apiVersion}/${this.datasetId}/events`;
-      const answer = interpret(await this.#ctx.transport.post(path, this.#ctx.headers, body));
-      // The window reacts before the slot is freed, so no waiter goes out under a stale decision.
-      if (answer.class === "auth" || answer.class === "config") this.#ctx.stop(this.#stopError(answer));
-      else if (answer.class === "success") state.window.onSuccess();
-      else if (answer.class === "throttle") state.window.onThrottle(ticket);
-      state.window.release();
       run.summary.requests += 1;
       run.summary.bytes_sent += bytes;
       if (attempt > 1) run.summary.retries += 1;

@@ -174,6 +174,39 @@ describe("an unexpected failure in a batch", () => {
   });
 });
 
+describe("a hook that throws once", () => {
+  let emulator: RunningEmulator;
+  before(async () => {
+    emulator = await startEmulator({ port: 0, datasets: [{ id: DATASET, tokens: [TOKEN] }] });
+  });
+  after(() => emulator.close());
+
+  it("fails that send only: the window's slot is freed for the client's next send", async () => {
+    let thrown = false;
+    const client = new GraphClient({
+      accessToken: TOKEN,
+      graphUrl: emulator.url,
+      window: 1,
+      onWindowChange: () => {
+        if (thrown) return;
+        thrown = true;
+        throw new Error("metrics hook blew up");
+      },
+    });
+    try {
+      const sender = client.dataset<number>(DATASET);
+      await assert.rejects(sender.send([{ ref: 1, event: validEvent(1) }]), /metrics hook blew up/);
+      const next = sender.send([{ ref: 2, event: validEvent(2) }]);
+      const hung = new Promise<"hung">((resolve) => setTimeout(resolve, 5000, "hung").unref());
+      const summary = await Promise.race([next, hung]);
+      assert.notEqual(summary, "hung", "the next send got a slot");
+      assert.equal(summary === "hung" ? 0 : summary.delivered, 1);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe("appsecret_proof", () => {
   let emulator: RunningEmulator;
   before(async () => {
