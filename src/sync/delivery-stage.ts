@@ -44,7 +44,7 @@ interface ChunkTally {
 
 interface Lane {
   readonly channel: Channel<OutboundEvent<Ref>>;
-  readonly done: Promise<SendSummary | GraphStopError>;
+  readonly done: Promise<SendSummary | Error>;
 }
 
 export interface StageOptions {
@@ -131,7 +131,7 @@ export class DeliveryStage {
     // What was handed to the client is delivered (or left pending by a refusal) before the end.
     for (const { channel } of this.#lanes.values()) channel.close();
     for (const { done } of this.#lanes.values()) {
-      const result = await done.catch((caught: unknown) => caught);
+      const result = await done;
       if (result instanceof Error && !(result instanceof GraphStopError)) error ??= result;
     }
     if (this.#ownsClient) await this.#client.close().catch(() => undefined);
@@ -212,13 +212,17 @@ export class DeliveryStage {
       const done = sender.send(channel, { onOutcome: (ref, outcome) => this.#answer(ref, outcome) });
       lane = {
         channel,
+        // Settles, never rejects: lanes are awaited one by one at the end, and a rejection of a
+        // later lane, unhandled meanwhile, would take the thread down before it posts `end`.
         done: done.catch((error: unknown) => {
           // A client refused by Meta, or failed, takes no more: the stage stops too. A failure is
           // carried by the stage's end.
           this.#halt();
-          if (!(error instanceof GraphStopError)) throw error;
-          this.#post({ type: "halted", stop: { kind: error.kind, message: error.message } });
-          return error;
+          if (error instanceof GraphStopError) {
+            this.#post({ type: "halted", stop: { kind: error.kind, message: error.message } });
+            return error;
+          }
+          return error instanceof Error ? error : new Error(String(error));
         }),
       };
       this.#lanes.set(datasetId, lane);

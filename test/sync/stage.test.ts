@@ -142,6 +142,54 @@ describe("delivery stage", () => {
     assert.equal(report.delivered, 0);
   });
 
+  it("ends a routed run whose second dataset's client fails as failed, with no unhandled rejection", async () => {
+    const other = "6160616061";
+    // Answers slow enough that the first dataset is still sending when the second one fails.
+    const routed = await startEmulator({
+      port: 0,
+      latencyMs: 300,
+      datasets: [DATASET, other].map((id) => ({ id, tokens: [TOKEN] })),
+    });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      // Every other row names the other dataset, in a column of its own; the first row names the
+      // healthy one, whose lane the stage then awaits first at its end.
+      const lines = toCsv(samplePurchases(3000, NOW)).trimEnd().split("\n");
+      const routedCsv = lines.map((line, i) =>
+        i === 0 ? `${line},ds` : `${line},${i % 2 ? DATASET : other}`,
+      );
+      await writeFile(join(dir, "routed.csv"), `${routedCsv.join("\n")}\n`);
+      const { report } = await run("routed-failing", {
+        connection: connectionSchema.parse({
+          source: { kind: "csv", path: "routed.csv" },
+          key: "order_id",
+          mapping: { fields: { dataset_id: "ds" } },
+          destination: { access_token: TOKEN, graph_url: routed.url },
+        }),
+        worker: false,
+        client: {
+          maxBatchEvents: 100,
+          onRequest: (request) => {
+            if (request.datasetId === other) throw new Error("hook blew up");
+          },
+        },
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+      assert.equal(report.status, "failed");
+      assert.equal(report.stopKind, "error");
+      assert.equal(
+        report.rows,
+        report.delivered + report.pending + report.rejected + report.expired + report.skipped,
+      );
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await routed.close();
+    }
+  });
+
   it("on an interrupt stops reading, records what Meta answered, and leaves the rest to the next run", async () => {
     emulator.store.reset();
     const abort = new AbortController();
