@@ -214,6 +214,10 @@ async function deliverBatches(
     }
     folded.release();
     if (failure !== undefined) await failed(rows, failure.error);
+    // A run that failed gave its unanswered rows back; trying them again at once would only fail
+    // again, as fast as the loop turns, and send to Meta each time.
+    else if (report?.status === "failed")
+      await sleep(RETRY_AFTER_FAILURE_MS, undefined, { signal }).catch(() => undefined);
   }
 }
 

@@ -176,6 +176,51 @@ describe("the collector delivery loop", () => {
     assert.equal(JSON.stringify({ halts, lines }).includes(EXPIRED_TOKEN), false);
   });
 
+  it("pauses after a micro-batch whose run failed before it tries again", async () => {
+    // Every claim finds a new row; every run fails, as its client's hook throws after each request.
+    let claims = 0;
+    const queue: DeliveryQueue = {
+      waitForRows: async () => [purchase(100 + claims++)],
+      ack: async () => undefined,
+      release: () => undefined,
+    };
+    const { halts, reporter, logger } = recorder();
+    const stop = new AbortController();
+    let requests = 0;
+    const loop = deliverLoop({
+      name: "web-retry",
+      connection: connectionSchema.parse({
+        source: { kind: "collector", write_keys: ["loop-write-key-0001"] },
+        key: "messageId",
+        mapping: { preset: "segment" },
+        destination: { dataset_id: DATASET, access_token: "unused-token", graph_url: emulator.url },
+      }),
+      defaults: undefined,
+      baseDir: process.cwd(),
+      maxDelayMs: 10,
+      queue,
+      ledger,
+      logger,
+      reporter,
+      signal: stop.signal,
+      client: {
+        onRequest: () => {
+          requests++;
+          throw new Error("hook blew up");
+        },
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    stop.abort();
+    await loop;
+    assert.deepEqual(halts, []);
+    assert.ok(requests >= 1, "the runs reached Meta");
+    assert.ok(
+      claims >= 1 && claims <= 3,
+      `one try a second, not as fast as the loop turns (${claims} claims)`,
+    );
+  });
+
   it("halts a connection whose mapping does not compile, before it claims a row", async () => {
     const queue = new ListQueue([purchase(4)]);
     const { halts, reporter, logger } = recorder();
