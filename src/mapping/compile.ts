@@ -69,6 +69,10 @@ export function compileMapping(config: MappingConfig | undefined, context: Mappi
   const sources = new Map<string, FieldSource>(Object.entries(preset.fields));
   for (const [path, value] of Object.entries(config?.fields ?? {})) {
     checkFieldPath(path);
+    // A field of the config takes its whole branch: the preset's fields above or below it give way.
+    for (const presetPath of Object.keys(preset.fields)) {
+      if (presetPath.startsWith(`${path}.`) || path.startsWith(`${presetPath}.`)) sources.delete(presetPath);
+    }
     if (value === null || value === "") sources.delete(path);
     else sources.set(path, configSource(path, value));
   }
@@ -79,7 +83,8 @@ export function compileMapping(config: MappingConfig | undefined, context: Mappi
 
 /**
  * A field holds a value or other fields, not both (`custom_data.tier` and `custom_data.tier.x`):
- * placing the second would write into the first field's value, a string or a list.
+ * placing the second would write into the first field's value, a string or a list. Only fields of
+ * the config can clash here: the preset's give way to them.
  */
 function checkNoFieldBelowAnother(paths: readonly string[]): void {
   for (const path of paths) {

@@ -216,6 +216,15 @@ describe("fields over a preset", () => {
     assert.equal(event.custom_data?.tier, undefined);
   });
 
+  it("let a config field take its whole branch: the preset's fields below it give way", async () => {
+    // The columns preset maps custom_data.store_data.store_code; the config maps its parent.
+    const { event } = await mapped(
+      { fields: { "custom_data.store_data": "store" } },
+      { ...baseRow, store: { store_code: "S-1", brand_page_id: "42" }, store_code: "S-9" },
+    );
+    assert.deepEqual(event.custom_data?.store_data, { store_code: "S-1", brand_page_id: "42" });
+  });
+
   it("apply a static action_source to every event, as SignalSmith does", async () => {
     const mapping = compileMapping({ fields: { action_source: "'website'" } }, context);
     for (const [i, row] of [baseRow, { ...baseRow, order_id: "o-2", action_source: "app" }].entries()) {
