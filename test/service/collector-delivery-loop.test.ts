@@ -8,6 +8,7 @@ import { type Ledger, openLedger } from "../../src/ledger/index.ts";
 import type { Logger } from "../../src/meta/graph/index.ts";
 import type { QueuedRow, WaitForRowsOptions } from "../../src/service/collector/index.ts";
 import {
+  type DeliveryLoopOptions,
   type DeliveryQueue,
   type DeliveryReporter,
   deliverLoop,
@@ -108,6 +109,13 @@ async function endsWithin(loop: Promise<void>, stop: AbortController, ms: number
   assert.equal(stop.signal.aborted, false, "the loop halted by itself");
 }
 
+/** What every test's loop shares: connection "web", no defaults, micro-batches after 10 ms. */
+function loopOptions(
+  options: Pick<DeliveryLoopOptions, "connection" | "queue" | "ledger" | "logger" | "reporter" | "signal">,
+): DeliveryLoopOptions {
+  return { name: "web", defaults: undefined, baseDir: process.cwd(), maxDelayMs: 10, ...options };
+}
+
 describe("the collector delivery loop", () => {
   let emulator: RunningEmulator;
   let ledger: Ledger;
@@ -142,18 +150,16 @@ describe("the collector delivery loop", () => {
     const { halts, lines, logger, reporter } = recorder();
     const stop = new AbortController();
     await endsWithin(
-      deliverLoop({
-        name: "web",
-        connection: connection(emulator.url),
-        defaults: undefined,
-        baseDir: process.cwd(),
-        maxDelayMs: 10,
-        queue,
-        ledger: flaky,
-        logger,
-        reporter,
-        signal: stop.signal,
-      }),
+      deliverLoop(
+        loopOptions({
+          connection: connection(emulator.url),
+          queue,
+          ledger: flaky,
+          logger,
+          reporter,
+          signal: stop.signal,
+        }),
+      ),
       stop,
       10_000,
     );
@@ -187,22 +193,16 @@ describe("the collector delivery loop", () => {
     const { halts, reporter, logger } = recorder();
     const stop = new AbortController();
     let requests = 0;
+    // A token the emulator takes: the runs fail by the hook, not by Meta's refusal.
+    const valid = connectionSchema.parse({
+      source: { kind: "collector", write_keys: ["loop-write-key-0001"] },
+      key: "messageId",
+      mapping: { preset: "segment" },
+      destination: { dataset_id: DATASET, access_token: "unused-token", graph_url: emulator.url },
+    });
     const loop = deliverLoop({
+      ...loopOptions({ connection: valid, queue, ledger, logger, reporter, signal: stop.signal }),
       name: "web-retry",
-      connection: connectionSchema.parse({
-        source: { kind: "collector", write_keys: ["loop-write-key-0001"] },
-        key: "messageId",
-        mapping: { preset: "segment" },
-        destination: { dataset_id: DATASET, access_token: "unused-token", graph_url: emulator.url },
-      }),
-      defaults: undefined,
-      baseDir: process.cwd(),
-      maxDelayMs: 10,
-      queue,
-      ledger,
-      logger,
-      reporter,
-      signal: stop.signal,
       client: {
         onRequest: () => {
           requests++;
@@ -226,18 +226,19 @@ describe("the collector delivery loop", () => {
     const { halts, reporter, logger } = recorder();
     const stop = new AbortController();
     await endsWithin(
-      deliverLoop({
-        name: "web",
-        connection: connection(emulator.url, { preset: "segment", fields: { "custom_data.value": "$sum(" } }),
-        defaults: undefined,
-        baseDir: process.cwd(),
-        maxDelayMs: 10,
-        queue,
-        ledger,
-        logger,
-        reporter,
-        signal: stop.signal,
-      }),
+      deliverLoop(
+        loopOptions({
+          connection: connection(emulator.url, {
+            preset: "segment",
+            fields: { "custom_data.value": "$sum(" },
+          }),
+          queue,
+          ledger,
+          logger,
+          reporter,
+          signal: stop.signal,
+        }),
+      ),
       stop,
       5000,
     );

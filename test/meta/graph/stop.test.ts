@@ -136,7 +136,7 @@ describe("stopping the run", () => {
   });
 });
 
-describe("an unexpected failure in a batch", () => {
+describe("an unexpected failure in a batch (a bug, a throwing hook)", () => {
   let emulator: RunningEmulator;
   before(async () => {
     emulator = await startEmulator({ port: 0, datasets: [{ id: DATASET, tokens: [TOKEN] }] });
@@ -172,16 +172,8 @@ describe("an unexpected failure in a batch", () => {
       await client.close();
     }
   });
-});
 
-describe("a hook that throws once", () => {
-  let emulator: RunningEmulator;
-  before(async () => {
-    emulator = await startEmulator({ port: 0, datasets: [{ id: DATASET, tokens: [TOKEN] }] });
-  });
-  after(() => emulator.close());
-
-  it("fails that send only: the window's slot is freed for the client's next send", async () => {
+  it("a hook that throws once fails that send only: the window's slot is freed for the client's next send", async () => {
     let thrown = false;
     const client = new GraphClient({
       accessToken: TOKEN,
