@@ -273,28 +273,31 @@ export class DatasetSender<R> {
     };
     const queued = source as Partial<QueuedSource<R>>;
     const takeReady = typeof queued.takeReady === "function" ? queued.takeReady.bind(queued) : undefined;
+    /** The iterator's next result; a partial batch that waits `lingerMs` for it is flushed meanwhile. */
+    const pull = async (): Promise<IteratorResult<OutboundEvent<R>>> => {
+      const next = iterator.next();
+      if (partial() > 0 && linger === undefined) {
+        // One timer per partial batch, raced against each pull until the batch leaves.
+        const abort = new AbortController();
+        const timer = sleepTimer(lingerMs, undefined, { signal: abort.signal, ref: false }).then(
+          () => undefined,
+          () => undefined,
+        );
+        linger = { timer, abort };
+      }
+      const result = linger === undefined ? await next : await Promise.race([next, linger.timer]);
+      if (result !== undefined) return result;
+      stopLinger();
+      const flushed = flush();
+      if (flushed !== undefined) await flushed;
+      return next;
+    };
     let finished = false;
     try {
       while (!aborted()) {
         let item = takeReady?.();
         if (item === undefined) {
-          const next = iterator.next();
-          if (partial() > 0 && linger === undefined) {
-            // One timer per partial batch, raced against each pull until the batch leaves.
-            const abort = new AbortController();
-            const timer = sleepTimer(lingerMs, undefined, { signal: abort.signal, ref: false }).then(
-              () => undefined,
-              () => undefined,
-            );
-            linger = { timer, abort };
-          }
-          let result = linger === undefined ? await next : await Promise.race([next, linger.timer]);
-          if (result === undefined) {
-            stopLinger();
-            const flushed = flush();
-            if (flushed !== undefined) await flushed;
-            result = await next;
-          }
+          const result = await pull();
           if (result.done) {
             finished = true;
             break;
