@@ -124,6 +124,8 @@ async function deliverBatches(
 ): Promise<void> {
   const { name, connection, queue, signal, reporter, logger } = options;
   const mode = connection.destination.test_event_code ? "test" : "live";
+  /** Before a try that failed is made again; cut short by the loop's stop. */
+  const pause = () => sleep(RETRY_AFTER_FAILURE_MS, undefined, { signal }).catch(() => undefined);
   const failed = async (rows: readonly QueuedRow[], error: unknown): Promise<void> => {
     queue.release(rows.map((row) => row.id));
     const code = codeOf(error);
@@ -139,7 +141,7 @@ async function deliverBatches(
         { connection: name, err: error instanceof Error ? error.name : "unknown", code },
         "collector delivery failed; the events stay queued and are retried",
       );
-    await sleep(RETRY_AFTER_FAILURE_MS, undefined, { signal }).catch(() => undefined);
+    await pause();
   };
   while (!signal.aborted) {
     let rows: QueuedRow[];
@@ -157,7 +159,7 @@ async function deliverBatches(
         { connection: name, err: error instanceof Error ? error.name : "unknown", code: codeOf(error) },
         "collector queue could not be read; trying again",
       );
-      await sleep(RETRY_AFTER_FAILURE_MS, undefined, { signal }).catch(() => undefined);
+      await pause();
       continue;
     }
     if (rows.length === 0) continue;
@@ -216,8 +218,7 @@ async function deliverBatches(
     if (failure !== undefined) await failed(rows, failure.error);
     // A run that failed gave its unanswered rows back; trying them again at once would only fail
     // again, as fast as the loop turns, and send to Meta each time.
-    else if (report?.status === "failed")
-      await sleep(RETRY_AFTER_FAILURE_MS, undefined, { signal }).catch(() => undefined);
+    else if (report?.status === "failed") await pause();
   }
 }
 

@@ -234,14 +234,15 @@ export function wakeWaits(state: ClaimState): void {
 /**
  * The micro-batch trigger shared by the claim book and the cross-process reader: claims up to `max`
  * rows once `max` wait or the oldest waiting one has waited `maxDelayMs`, else waits for a change.
- * `look` says what waits (and throws when the queue cannot be used); `claim` takes rows.
+ * `look` says what waits among the next `max` (and throws when the queue cannot be used); `claim`
+ * takes rows.
  */
 export async function waitForBatch(
   state: ClaimState,
   options: WaitForRowsOptions,
   now: () => number,
   queue: {
-    look(): { waiting: number; oldest: number | undefined };
+    look(max: number): { waiting: number; oldest: number | undefined };
     claim(max: number): QueuedRow[] | Promise<QueuedRow[]>;
   },
 ): Promise<QueuedRow[]> {
@@ -249,7 +250,7 @@ export async function waitForBatch(
   const maxDelayMs = options.maxDelayMs ?? DEFAULT_MAX_DELAY_MS;
   for (;;) {
     options.signal?.throwIfAborted();
-    const { waiting, oldest } = queue.look();
+    const { waiting, oldest } = queue.look(max);
     const dueInMs = waiting > 0 && oldest !== undefined ? oldest + maxDelayMs - now() : undefined;
     if (waiting >= max || (dueInMs !== undefined && dueInMs <= 0)) {
       const rows = await queue.claim(max);

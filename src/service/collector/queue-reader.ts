@@ -7,7 +7,6 @@
 import { CollectorQueueError } from "./queue.ts";
 import {
   type ClaimState,
-  DEFAULT_MAX,
   lazyRow,
   type QueuedRow,
   releaseClaims,
@@ -54,10 +53,10 @@ export class QueueReader {
   async waitForRows(connection: string, options: WaitForRowsOptions = {}): Promise<QueuedRow[]> {
     const state = this.#state(connection);
     return waitForBatch(state, options, this.#now, {
-      look: () => {
+      look: (max) => {
         if (this.#closed)
           throw new CollectorQueueError("queue_closed", "the collector queue reader is closed");
-        const fresh = this.#file.after(connection, state.cursor, options.max ?? DEFAULT_MAX);
+        const fresh = this.#file.after(connection, state.cursor, max);
         const returnedAt = state.returned[0]?.receivedAt.getTime();
         const oldest =
           returnedAt === undefined || fresh.oldest === undefined
