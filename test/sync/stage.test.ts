@@ -36,6 +36,10 @@ function messyCsv(): string {
 /** Valid, distinct rows: all but the invalid one, the keyless one and the repeat. */
 const DELIVERABLE = ROWS - 2;
 
+/** An emulator of a test's own, answering after `latencyMs`, for `datasets` with the test's token. */
+const slowEmulator = (latencyMs: number, datasets: readonly string[] = [DATASET]) =>
+  startEmulator({ port: 0, latencyMs, datasets: datasets.map((id) => ({ id, tokens: [TOKEN] })) });
+
 describe("delivery stage", () => {
   let emulator: RunningEmulator;
   let dir: string;
@@ -145,11 +149,7 @@ describe("delivery stage", () => {
   it("ends a routed run whose second dataset's client fails as failed, with no unhandled rejection", async () => {
     const other = "6160616061";
     // Answers slow enough that the first dataset is still sending when the second one fails.
-    const routed = await startEmulator({
-      port: 0,
-      latencyMs: 300,
-      datasets: [DATASET, other].map((id) => ({ id, tokens: [TOKEN] })),
-    });
+    const routed = await slowEmulator(300, [DATASET, other]);
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on("unhandledRejection", onUnhandled);
@@ -251,11 +251,7 @@ describe("delivery stage", () => {
   });
 
   it("reads only a few chunks ahead of what the client has taken", async () => {
-    const slow = await startEmulator({
-      port: 0,
-      datasets: [{ id: DATASET, tokens: [TOKEN] }],
-      latencyMs: 20,
-    });
+    const slow = await slowEmulator(20);
     try {
       const ledger = await openLedger(join(dir, "bounded.db"));
       ledgers.push(ledger);
@@ -378,11 +374,7 @@ describe("delivery stage", () => {
   });
 
   it("tells what a chunk handed when a stop cuts it short", async () => {
-    const slow = await startEmulator({
-      port: 0,
-      datasets: [{ id: DATASET, tokens: [TOKEN] }],
-      latencyMs: 50,
-    });
+    const slow = await slowEmulator(50);
     try {
       const setup = stageSetup({ connection: connection(undefined, { graph_url: slow.url }) });
       const { stage, posted, done, heard } = recordingStage(setup);
