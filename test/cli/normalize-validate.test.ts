@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { MAIN_HEAP_FLAGS } from "../../src/cli/heap-flags.ts";
 import { sha256 } from "../../src/meta/hash.ts";
@@ -145,5 +146,29 @@ describe("bin/capi-sync.js", () => {
     const help = spawnSync(bin, ["help"], { encoding: "utf8", env: { ...process.env, PATH: path } });
     assert.equal(help.status, 0, help.stderr);
     assert.match(help.stdout, /normalize/);
+  });
+
+  it("keeps the stripped sources in Node's compile cache, unless the user turns it off", () => {
+    const bin = new URL("../../bin/capi-sync.js", import.meta.url).pathname;
+    const tmp = mkdtempSync(join(tmpdir(), "capi-sync-cache-"));
+    try {
+      const { NODE_COMPILE_CACHE: _, ...env } = process.env;
+      const run = (extra: Record<string, string> = {}) =>
+        spawnSync(process.execPath, [bin, "help"], {
+          encoding: "utf8",
+          env: { ...env, TMPDIR: tmp, ...extra },
+        });
+      const entries = () => readdirSync(join(tmp, "node-compile-cache"), { recursive: true }).length;
+
+      assert.equal(run({ NODE_DISABLE_COMPILE_CACHE: "1" }).status, 0);
+      assert.deepEqual(readdirSync(tmp), []);
+      assert.equal(run().status, 0);
+      const first = entries();
+      assert.ok(first > 20, `${first} cache entries`);
+      assert.equal(run().status, 0);
+      assert.equal(entries(), first, "a second run strips nothing again");
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
