@@ -1,9 +1,9 @@
 // Requests on the wire, per run. The Graph client reports each request when it ENDS (onRequest), so
-// the start comes from undici's public diagnostics channels: a request created inside a run's async
-// context (AsyncLocalStorage) counts for that run until its response completes or fails.
-// (A client hook `onRequestStart` would make this module unnecessary.)
+// the start comes from its transport's diagnostics channels: a request that starts inside a run's
+// async context (AsyncLocalStorage) counts for that run until its exchange is over.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { subscribe } from "node:diagnostics_channel";
+import { REQUEST_END_CHANNEL, REQUEST_START_CHANNEL } from "../meta/graph/index.ts";
 
 export interface RequestScope {
   started(): void;
@@ -35,13 +35,12 @@ function onEnd(message: unknown): void {
   scope.ended();
 }
 
-/** Runs `fn` with every undici request it creates (directly or in callbacks) reported to `scope`. */
+/** Runs `fn` with every Graph request it starts (directly or in callbacks) reported to `scope`. */
 export function trackRequests<T>(scope: RequestScope, fn: () => Promise<T>): Promise<T> {
   if (!subscribed) {
     subscribed = true;
-    subscribe("undici:request:create", onCreate);
-    subscribe("undici:request:trailers", onEnd);
-    subscribe("undici:request:error", onEnd);
+    subscribe(REQUEST_START_CHANNEL, onCreate);
+    subscribe(REQUEST_END_CHANNEL, onEnd);
   }
   return scopes.run(scope, fn);
 }

@@ -15,7 +15,7 @@ import {
   type RunMode,
 } from "../ledger/index.ts";
 import type { GraphClient, GraphClientOptions, Logger } from "../meta/graph/index.ts";
-// Not through the index, which would load the Graph client (undici) on this thread.
+// Not through the index, which would load the Graph client on this thread.
 import { linkedAbort } from "../meta/graph/linked-abort.ts";
 import { openSource, type Source, type SourceConfig, SourceError } from "../sources/index.ts";
 import { compileMappingAndKey, type MappingAndKey } from "./mapping-and-key.ts";

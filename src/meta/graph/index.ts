@@ -26,6 +26,7 @@ export { type LinkedAbort, linkedAbort } from "./linked-abort.ts";
 export type { Logger } from "./safe-log.ts";
 export { DatasetSender, type SendHandlers } from "./sender.ts";
 export { describeStop, TOKEN_SUBCODES } from "./stop-messages.ts";
+export { REQUEST_END_CHANNEL, REQUEST_START_CHANNEL } from "./transport.ts";
 export {
   type DeliveryError,
   type EventOutcome,
