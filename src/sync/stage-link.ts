@@ -28,18 +28,19 @@ export interface LinkOptions {
 
 /**
  * The worker's heap limits. Unlimited, V8 sizes a heap by the machine's memory and on a large one
- * lets the young generation alone grow past 100 MB. 48 MB cost about 15 MB more peak RSS than 16 MB
- * and saved about 8% of the worker's CPU (fewer scavenges; bench/sync.ts). The old-generation cap is
- * far above the stage's working set (normalizer caches, the client's window of batches): a backstop.
+ * lets the young generation alone grow past 100 MB. Since events die as soon as they are serialized
+ * into a body (channel.ts), 16 MB costs no more CPU than 32 and ~10 MB less peak RSS (bench/sync.ts,
+ * alternating runs); 8 MB doubled the GC helpers' time. The old-generation cap is far above the
+ * stage's working set (normalizer caches, the client's window of batches): a backstop.
  */
-const WORKER_HEAP = { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 256 } as const;
+const WORKER_HEAP = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 256 } as const;
 
 /** How long a worker that said `end` gets to exit by itself before it is terminated. */
 const EXIT_GRACE_MS = 5000;
 
 /**
  * The stage, on a worker or inline. The stage's modules (the Graph client, normalizers) are loaded
- * only inline: on a worker they would be this thread's memory for nothing (undici alone is ~28 MB).
+ * only inline: on a worker they would be this thread's memory for nothing (~20 MB of RSS).
  */
 export async function openStage(
   setup: StageSetup,

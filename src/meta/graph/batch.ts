@@ -64,8 +64,9 @@ export interface Batch<R> {
 }
 
 /**
- * Body buffers of `size` bytes, reused: a dataset holds at most 2 × window + 2 batches at once, so a
- * run of millions of events cycles through the same few buffers instead of allocating one per batch.
+ * Body buffers of `size` bytes, reused: a dataset holds a fixed number of batches at once (client.ts,
+ * `batchesHeld`), so a run of millions of events cycles through the same few buffers instead of
+ * allocating one per batch.
  */
 export class BufferPool {
   readonly #size: number;

@@ -1,6 +1,6 @@
 // One dataset's delivery. It pulls events from the caller's (async) iterable only when a batch slot
 // is free, so a caller streaming millions of rows is held back and memory stays at about
-// 2 × window batches; it sends them through the window, retries, bisects, and reports every
+// 1.5 × window batches; it sends them through the window, retries, bisects, and reports every
 // event's outcome.
 
 import { setTimeout as sleepTimer } from "node:timers/promises";
