@@ -159,7 +159,10 @@ async function main(): Promise<void> {
   const rows = Number(args.rows);
   const seed = Number(args.seed);
   const csv = await ensureCsv(rows, seed);
-  if (compileCache !== undefined) await benchOnce(await ensureCsv(WARM_UP_ROWS, seed), WARM_UP_ROWS);
+  if (compileCache !== undefined) {
+    const warmUp = await benchOnce(await ensureCsv(WARM_UP_ROWS, seed), WARM_UP_ROWS, { warmUp: true });
+    if (warmUp.ok !== true) throw new Error(`the warm-up run failed: ${JSON.stringify(warmUp)}`);
+  }
   const results: Array<Record<string, unknown>> = [];
   for (let run = 0; run < Number(args.runs); run++) results.push(await benchOnce(csv, rows));
   for (const result of results) console.log(JSON.stringify(result));
@@ -187,14 +190,18 @@ const compileCache = process.env.NODE_DISABLE_COMPILE_CACHE
   : module.enableCompileCache?.().directory;
 const childEnv = { ...process.env, ...(compileCache !== undefined && { NODE_COMPILE_CACHE: compileCache }) };
 
-async function benchOnce(csv: string, rows: number): Promise<Record<string, unknown>> {
+async function benchOnce(
+  csv: string,
+  rows: number,
+  { warmUp = false } = {},
+): Promise<Record<string, unknown>> {
   const emulator = fork(new URL(import.meta.url).pathname, ["--role", "emulator"], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     env: childEnv,
   });
   const [{ url }] = (await once(emulator, "message")) as [{ url: string }];
   const dir = await mkdtemp(join(tmpdir(), "capi-sync-bench-"));
-  const profiling = args["cpu-prof"];
+  const profiling = warmUp ? undefined : args["cpu-prof"];
   const nodeFlags = String(args["node-flags"]).split(" ").filter(Boolean);
   try {
     const sync = fork(

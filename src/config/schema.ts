@@ -126,7 +126,7 @@ export const destinationSchema = z
     access_token: secret("Conversions API access token"),
     app_secret: secret("App secret, to send appsecret_proof").optional(),
     graph_url: z
-      .url()
+      .url({ protocol: /^https?$/, error: "must be an http or https URL" })
       .default("https://graph.facebook.com")
       .describe("Graph API base URL (the emulator in tests)"),
     api_version: z

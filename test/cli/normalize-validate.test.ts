@@ -165,8 +165,14 @@ describe("bin/capi-sync.js", () => {
       assert.equal(run().status, 0);
       const first = entries();
       assert.ok(first > 20, `${first} cache entries`);
-      assert.equal(run().status, 0);
+      const second = run({ NODE_DEBUG_NATIVE: "COMPILE_CACHE" });
+      assert.equal(second.status, 0);
       assert.equal(entries(), first, "a second run strips nothing again");
+      // The TypeScript itself comes from the cache, stripped: no thread loads the type stripper.
+      assert.match(
+        second.stderr,
+        /transpile cache for StrippedTypeScript \S+\/src\/cli\/main\.ts\.\.\.success/,
+      );
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

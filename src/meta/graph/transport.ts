@@ -44,9 +44,13 @@ export class GraphTransport {
   readonly #basePath: string;
   readonly #timeoutMs: number;
   readonly #exchanges = new Set<Promise<WireResult>>();
+  #closed = false;
 
   constructor(options: TransportOptions) {
     this.#url = new URL(options.graphUrl);
+    if (this.#url.protocol !== "https:" && this.#url.protocol !== "http:") {
+      throw new TypeError("the Graph URL must be an http or https URL");
+    }
     this.#basePath = this.#url.pathname.replace(/\/+$/, "");
     this.#timeoutMs = options.timeoutMs;
     const secure = this.#url.protocol === "https:";
@@ -65,9 +69,13 @@ export class GraphTransport {
 
   /** POSTs `body` to `{graphUrl}{path}`; never throws. */
   post(path: string, headers: Record<string, string>, body: Uint8Array): Promise<WireResult> {
+    if (this.#closed) return Promise.resolve({ kind: "failure", reason: "network", code: "CLIENT_CLOSED" });
     const exchange = this.#exchange(path, headers, body);
     this.#exchanges.add(exchange);
-    void exchange.finally(() => this.#exchanges.delete(exchange));
+    const forget = (): void => {
+      this.#exchanges.delete(exchange);
+    };
+    exchange.then(forget, forget);
     return exchange;
   }
 
@@ -90,41 +98,70 @@ export class GraphTransport {
             : { kind: "failure", reason: "network", code: errorCode(error) },
         );
       };
-      const request = this.#request({
-        protocol: this.#url.protocol,
-        // An IPv6 literal is bracketed in a URL, not in a host name.
-        hostname: this.#url.hostname.replace(/^\[(.*)\]$/, "$1"),
-        port: this.#url.port,
-        method: "POST",
-        path: this.#basePath + path,
-        headers: { ...headers, "content-length": body.byteLength },
-        agent: this.#agent,
-        signal,
-      });
-      request.on("error", fail);
-      request.on("response", (response: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("error", fail);
-        response.on("aborted", () => fail(Object.assign(new Error("aborted"), { code: "ECONNRESET" })));
-        response.on("end", () => {
-          settle({
-            kind: "response",
-            status: response.statusCode ?? 0,
-            headers: response.headers,
-            body: Buffer.concat(chunks).toString("utf8"),
-          });
-        });
-      });
-      request.end(body);
+      // Node checks headers and path as it builds the request: a token with a line break in it
+      // throws here, and that is an answer like any other failure (the error names the header only).
+      try {
+        this.#send(path, headers, body, signal, settle, fail);
+      } catch (error) {
+        fail(error);
+      }
     });
   }
 
-  /** Waits for requests on the wire, then closes the sockets. */
+  #send(
+    path: string,
+    headers: Record<string, string>,
+    body: Uint8Array,
+    signal: AbortSignal,
+    settle: (result: WireResult) => void,
+    fail: (error: unknown) => void,
+  ): void {
+    const request = this.#request({
+      protocol: this.#url.protocol,
+      // An IPv6 literal is bracketed in a URL, not in a host name.
+      hostname: this.#url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: this.#url.port,
+      method: "POST",
+      path: this.#basePath + path,
+      headers: { ...headers, "content-length": body.byteLength },
+      agent: this.#agent,
+      signal,
+    });
+    request.on("error", fail);
+    request.on("response", (response: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("error", fail);
+      response.on("aborted", () => fail(Object.assign(new Error("aborted"), { code: "ECONNRESET" })));
+      response.on("end", () => {
+        settle({
+          kind: "response",
+          status: response.statusCode ?? 0,
+          headers: headerValues(response),
+          body: utf8.decode(Buffer.concat(chunks)),
+        });
+      });
+    });
+    request.end(body);
+  }
+
+  /** Refuses new requests, waits for those on the wire, then closes the sockets. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#exchanges]);
+    this.#closed = true;
+    while (this.#exchanges.size > 0) await Promise.allSettled([...this.#exchanges]);
     this.#agent.destroy();
   }
+}
+
+const utf8 = new TextDecoder();
+
+/** A repeated header as a list, any other as its one value: Node would join repeats with commas. */
+function headerValues(response: IncomingMessage): Record<string, string | string[]> {
+  const values: Record<string, string | string[]> = {};
+  for (const [name, list] of Object.entries(response.headersDistinct)) {
+    if (list !== undefined) values[name] = list.length === 1 ? (list[0] as string) : list;
+  }
+  return values;
 }
 
 function errorCode(error: unknown): string {

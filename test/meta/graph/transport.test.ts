@@ -12,18 +12,25 @@ type Handler = (request: IncomingMessage, body: Buffer, response: ServerResponse
 /** A plain HTTP server on loopback that counts the connections it accepted. */
 async function serve(handler: Handler, host = "127.0.0.1") {
   let connections = 0;
+  let onSocketClose = (): void => undefined;
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => handler(request, Buffer.concat(chunks), response));
   });
-  server.on("connection", () => connections++);
+  server.on("connection", (socket) => {
+    connections++;
+    socket.on("close", () => onSocketClose());
+  });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   const url = host.includes(":") ? `http://[${host}]:${port}` : `http://${host}:${port}`;
   return {
     url,
     connections: () => connections,
+    onClose: (listener: () => void) => {
+      onSocketClose = listener;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -144,11 +151,113 @@ describe("GraphTransport (node:http keep-alive)", () => {
     const transport = new GraphTransport({ graphUrl: server.url, timeoutMs: 5000 });
     try {
       const result = await transport.post("/e", json, Buffer.from("{}"));
-      assert.equal(result.kind, "failure");
-      assert.ok(result.kind === "failure" && result.reason === "network", JSON.stringify(result));
-      assert.match(result.code, /^[A-Z0-9_]+$/);
+      assert.deepEqual(result, { kind: "failure", reason: "network", code: "ECONNRESET" });
     } finally {
       await transport.close();
+      await server.close();
+    }
+  });
+
+  it("answers a request Node refuses to build (a token with a line break) as a failure, never a throw", async () => {
+    const server = await serve((_request, _body, response) => response.end("{}"));
+    const transport = new GraphTransport({ graphUrl: server.url, timeoutMs: 5000 });
+    const events: string[] = [];
+    const onStart = () => events.push("start");
+    const onEnd = () => events.push("end");
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    subscribe(REQUEST_START_CHANNEL, onStart);
+    subscribe(REQUEST_END_CHANNEL, onEnd);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const token = "EAAB-secret-token\n";
+      const result = await transport.post(
+        "/e",
+        { ...json, authorization: `Bearer ${token}` },
+        Buffer.from("{}"),
+      );
+      assert.deepEqual(result, { kind: "failure", reason: "network", code: "ERR_INVALID_CHAR" });
+      assert.ok(!JSON.stringify(result).includes("secret"));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(unhandled, []);
+      assert.deepEqual(events, ["start", "end"]);
+      assert.equal(server.connections(), 0);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      unsubscribe(REQUEST_START_CHANNEL, onStart);
+      unsubscribe(REQUEST_END_CHANNEL, onEnd);
+      await transport.close();
+      await server.close();
+    }
+  });
+
+  it("refuses a Graph URL that is not http or https", () => {
+    for (const graphUrl of ["ftp://graph.facebook.com", "file:///tmp/x"]) {
+      assert.throws(() => new GraphTransport({ graphUrl, timeoutMs: 5000 }), /http or https/);
+    }
+  });
+
+  it("gives a repeated header as a list, like undici did, and a single one as its value", async () => {
+    const server = await serve((_request, _body, response) => {
+      response.setHeader("x-app-usage", ['{"call_count":1}', '{"call_count":2}']);
+      response.setHeader("retry-after", "3");
+      response.end("\uFEFF{}");
+    });
+    const transport = new GraphTransport({ graphUrl: server.url, timeoutMs: 5000 });
+    try {
+      const result = await transport.post("/e", json, Buffer.from("{}"));
+      assert.ok(result.kind === "response");
+      assert.deepEqual(result.headers["x-app-usage"], ['{"call_count":1}', '{"call_count":2}']);
+      assert.equal(result.headers["retry-after"], "3");
+      assert.equal(result.body, "{}", "a byte-order mark is not part of the text");
+    } finally {
+      await transport.close();
+      await server.close();
+    }
+  });
+
+  it("times out an answer that stalls after its headers, and publishes its end once", async () => {
+    const server = await serve((_request, _body, response) => {
+      response.writeHead(200, { ...json, "content-length": "100" });
+      response.write('{"events_rec');
+    });
+    const transport = new GraphTransport({ graphUrl: server.url, timeoutMs: 150 });
+    let ends = 0;
+    const onEnd = () => ends++;
+    subscribe(REQUEST_END_CHANNEL, onEnd);
+    try {
+      assert.deepEqual(await transport.post("/e", json, Buffer.from("{}")), {
+        kind: "failure",
+        reason: "timeout",
+        code: "TIMEOUT",
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(ends, 1);
+    } finally {
+      unsubscribe(REQUEST_END_CHANNEL, onEnd);
+      await transport.close();
+      await server.close();
+    }
+  });
+
+  it("after close: no socket is left open and a new request is refused without touching the network", async () => {
+    let closed = 0;
+    const server = await serve((_request, _body, response) => response.end("{}"));
+    const transport = new GraphTransport({ graphUrl: server.url, timeoutMs: 5000 });
+    try {
+      await Promise.all([1, 2, 3].map(() => transport.post("/e", json, Buffer.from("{}"))));
+      assert.equal(server.connections(), 3);
+      server.onClose(() => closed++);
+      await transport.close();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(closed, 3, "every kept-alive socket is closed");
+      assert.deepEqual(await transport.post("/e", json, Buffer.from("{}")), {
+        kind: "failure",
+        reason: "network",
+        code: "CLIENT_CLOSED",
+      });
+      assert.equal(server.connections(), 3);
+    } finally {
       await server.close();
     }
   });
