@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=12 --max-old-space-size=512
+#!/usr/bin/env -S node --max-semi-space-size=16 --max-old-space-size=512
 // The flags keep the main thread's heap small (src/cli/heap-flags.ts).
 // Runs the TypeScript sources directly (Node >= 22.18 strips types by default; 22.12+ needs
 // --experimental-strip-types, which this file cannot set, so it re-executes itself once with it).
