@@ -1,5 +1,5 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --max-old-space-size=512
-// The flags keep the main thread's heap small (src/cli/heap-flags.ts).
+#!/usr/bin/env -S node --max-semi-space-size=16
+// The flag keeps the main thread's heap small (src/cli/heap-flags.ts).
 // Runs the TypeScript sources directly (Node >= 22.18 strips types by default; 22.12+ needs
 // --experimental-strip-types, which this file cannot set, so it re-executes itself once with it).
 import { spawnSync } from "node:child_process";
@@ -10,8 +10,7 @@ const stripsTypes = major > 23 || (major === 23 && minor >= 6) || (major === 22 
 if (!stripsTypes && !process.execArgv.includes("--experimental-strip-types")) {
   const child = spawnSync(
     process.execPath,
-    // The shebang's heap flags are in execArgv; they size the new process too.
-    [...process.execArgv, "--experimental-strip-types", "--no-warnings", ...process.argv.slice(1)],
+    ["--experimental-strip-types", "--no-warnings", ...process.argv.slice(1)],
     { stdio: "inherit" },
   );
   process.exit(child.status ?? 1);

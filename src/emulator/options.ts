@@ -45,12 +45,6 @@ export interface EmulatorOptions {
   recordEvents?: RecordMode;
   /** How many recent requests the request log keeps. Default 10 000. */
   requestLogLimit?: number;
-  /**
-   * With recordEvents true, how many bytes of received events (their JSON) are kept for inspection;
-   * the oldest batches are forgotten beyond it (counters and dedup keep counting). Default 192 MiB,
-   * within the heap the bin gives a process (src/cli/heap-flags.ts).
-   */
-  storedEventsLimitBytes?: number;
   /** Change a per-event rule's envelope or mode, or turn it off (ids in rules.ts). */
   ruleOverrides?: Record<string, RuleOverride>;
   /** Largest accepted request body in bytes. Default 64 MiB ([UNVERIFIED]: Meta documents none). */
@@ -70,6 +64,5 @@ export const DEFAULTS = {
   physicalStoreMaxAgeSeconds: 62 * DAY,
   maxFutureSeconds: 600,
   requestLogLimit: 10_000,
-  storedEventsLimitBytes: 192 * 1024 * 1024,
   bodyLimit: 64 * 1024 * 1024,
 } as const;

@@ -87,7 +87,6 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     offlineDedupWindowMs: (options.offlineDedupWindowSeconds ?? DEFAULTS.offlineDedupWindowSeconds) * 1000,
     record: options.recordEvents ?? true,
     requestLogLimit: options.requestLogLimit ?? DEFAULTS.requestLogLimit,
-    storedEventsLimitBytes: options.storedEventsLimitBytes ?? DEFAULTS.storedEventsLimitBytes,
     datasetIds: datasets.map((d) => d.id),
     warningsFor: (event) => warningsFor(event, rules.warnings, ruleContext()),
     decode: eventsFromJsonText,

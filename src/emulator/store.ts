@@ -29,8 +29,6 @@ export interface LedgerStats {
   readonly received: number;
   readonly unique: number;
   readonly duplicates: number;
-  /** Received events no longer kept for inspection (the store's byte limit). */
-  readonly forgotten: number;
 }
 
 export interface DatasetStats {
@@ -74,18 +72,13 @@ interface StoredBatch {
   readonly text: string | undefined;
   /** Parallel to `events` when the batch held duplicates, else undefined. */
   readonly duplicates: ReadonlyArray<DuplicateKind | undefined> | undefined;
-  readonly count: number;
-  /** What keeping it costs, about: the length of its JSON. */
-  readonly bytes: number;
 }
 
 class Ledger {
   batches = 0;
   received = 0;
   duplicates = 0;
-  stored: StoredBatch[] = [];
-  /** Events of stored batches forgotten to stay within the store's byte limit. */
-  forgotten = 0;
+  readonly stored: StoredBatch[] = [];
   /** Per event_name, the event_ids received: two levels, so no key string is built per event. */
   readonly eventIds = new Map<string, FirstSeenIndex>();
   /** Offline events' dedup keys (see `offlineKey`). */
@@ -97,7 +90,6 @@ class Ledger {
       received: this.received,
       unique: this.received - this.duplicates,
       duplicates: this.duplicates,
-      forgotten: this.forgotten,
     };
   }
 }
@@ -113,8 +105,6 @@ export interface StoreOptions {
   readonly offlineDedupWindowMs: number;
   readonly record: RecordMode;
   readonly requestLogLimit: number;
-  /** Bytes of stored events kept; the oldest batches go beyond it. */
-  readonly storedEventsLimitBytes: number;
   readonly datasetIds: readonly string[];
   /** Rule ids an accepted event would be warned about; used when events are inspected. */
   readonly warningsFor: (event: unknown) => string[];
@@ -156,10 +146,6 @@ export class EmulatorStore {
   readonly #options: StoreOptions;
   #datasets = new Map<string, DatasetLedgers>();
   #log: RequestLogEntry[] = [];
-  /** Every stored batch in arrival order, with its ledger, so the oldest is forgotten first. */
-  #arrivals: Array<{ ledger: Ledger; batch: StoredBatch }> = [];
-  #firstArrival = 0;
-  #storedBytes = 0;
 
   constructor(options: StoreOptions) {
     this.#options = options;
@@ -200,37 +186,14 @@ export class EmulatorStore {
       }
     }
     if (record === true) {
-      const batch: StoredBatch = {
+      ledger.stored.push({
         receivedAt,
         fbtraceId,
         testEventCode,
         events: jsonText === undefined ? events : undefined,
         text: jsonText,
         duplicates,
-        count: events.length,
-        bytes: jsonText?.length ?? JSON.stringify(events).length,
-      };
-      ledger.stored.push(batch);
-      this.#arrivals.push({ ledger, batch });
-      this.#storedBytes += batch.bytes;
-      this.#forgetOldest();
-    }
-  }
-
-  /** Keeps the stored events within their byte limit, oldest batch first (never the newest). */
-  #forgetOldest(): void {
-    const limit = this.#options.storedEventsLimitBytes;
-    while (this.#storedBytes > limit && this.#arrivals.length - this.#firstArrival > 1) {
-      const { ledger, batch } = this.#arrivals[this.#firstArrival] as { ledger: Ledger; batch: StoredBatch };
-      this.#arrivals[this.#firstArrival++] = undefined as never;
-      this.#storedBytes -= batch.bytes;
-      // A ledger's batches arrive in order, so its oldest is first.
-      ledger.stored.shift();
-      ledger.forgotten += batch.count;
-    }
-    if (this.#firstArrival > 1024 && this.#firstArrival * 2 > this.#arrivals.length) {
-      this.#arrivals = this.#arrivals.slice(this.#firstArrival);
-      this.#firstArrival = 0;
+      });
     }
   }
 
@@ -327,9 +290,6 @@ export class EmulatorStore {
   /** Forgets every event, dedup key and logged request. */
   reset(): void {
     this.#datasets = new Map();
-    this.#arrivals = [];
-    this.#firstArrival = 0;
-    this.#storedBytes = 0;
     for (const id of this.#options.datasetIds) this.#ledgers(id);
     this.#log = [];
   }

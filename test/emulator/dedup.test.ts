@@ -26,13 +26,7 @@ describe("event_id dedup (spec §8)", () => {
     assert.equal(json(first).events_received, 2);
     assert.equal(json(again).events_received, 2);
     const store = emulatorStore(app);
-    assert.deepEqual(store.stats()[DATASET]?.live, {
-      batches: 2,
-      received: 4,
-      unique: 3,
-      duplicates: 1,
-      forgotten: 0,
-    });
+    assert.deepEqual(store.stats()[DATASET]?.live, { batches: 2, received: 4, unique: 3, duplicates: 1 });
     const duplicates = store.duplicates(DATASET);
     assert.equal(duplicates.length, 1);
     assert.equal((duplicates[0]?.event as { event_id?: string } | undefined)?.event_id, "A");
@@ -53,7 +47,6 @@ describe("event_id dedup (spec §8)", () => {
       received: 5,
       unique: 4,
       duplicates: 1,
-      forgotten: 0,
     });
   });
 
@@ -150,8 +143,8 @@ describe("test events (spec §9)", () => {
     await postEvents(app, [purchase({ event_id: "T" })], { test_event_code: "TEST4242" });
     const store = emulatorStore(app);
     assert.deepEqual(store.stats()[DATASET], {
-      live: { batches: 1, received: 1, unique: 1, duplicates: 0, forgotten: 0 },
-      test: { batches: 2, received: 2, unique: 1, duplicates: 1, forgotten: 0 },
+      live: { batches: 1, received: 1, unique: 1, duplicates: 0 },
+      test: { batches: 2, received: 2, unique: 1, duplicates: 1 },
     });
     assert.equal(store.events(DATASET, { test: false }).length, 1);
     const test = store.events(DATASET, { test: true });
@@ -174,38 +167,7 @@ describe("record modes", () => {
       received: 2,
       unique: 2,
       duplicates: 0,
-      forgotten: 0,
     });
-  });
-
-  it("keeps events within its byte limit, forgetting the oldest batches first, and counts on", async () => {
-    const one = JSON.stringify({ data: [purchase({ event_id: "x-0000" })] }).length;
-    const app = emulator({ storedEventsLimitBytes: one * 4 + 10 });
-    for (let batch = 0; batch < 6; batch++) {
-      const ids = [`x-${batch}0`, `x-${batch}1`];
-      await postEvents(
-        app,
-        ids.map((event_id) => purchase({ event_id })),
-      );
-    }
-    const store = emulatorStore(app);
-    const kept = store.events().map((received) => (received.event as { event_id: string }).event_id);
-    // Each batch of two costs about 2 × `one`: two batches fit, the four before them are forgotten.
-    assert.deepEqual(kept, ["x-40", "x-41", "x-50", "x-51"]);
-    assert.deepEqual(store.stats()[DATASET]?.live, {
-      batches: 6,
-      received: 12,
-      unique: 12,
-      duplicates: 0,
-      forgotten: 8,
-    });
-    // Dedup still remembers the forgotten batches' keys.
-    await postEvents(app, [purchase({ event_id: "x-00" })]);
-    assert.equal(store.stats()[DATASET]?.live.duplicates, 1);
-    // A batch larger than the limit alone is still kept (the newest always is).
-    const lone = emulator({ storedEventsLimitBytes: 10 });
-    await postEvents(lone, [purchase({ event_id: "big" })]);
-    assert.equal(emulatorStore(lone).events().length, 1);
   });
 
   it("gives back the events exactly as sent, whatever the encoding they were kept in", async () => {
