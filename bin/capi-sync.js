@@ -10,7 +10,8 @@ const stripsTypes = major > 23 || (major === 23 && minor >= 6) || (major === 22 
 if (!stripsTypes && !process.execArgv.includes("--experimental-strip-types")) {
   const child = spawnSync(
     process.execPath,
-    ["--experimental-strip-types", "--no-warnings", ...process.argv.slice(1)],
+    // The shebang's heap flags are in execArgv; they size the new process too.
+    [...process.execArgv, "--experimental-strip-types", "--no-warnings", ...process.argv.slice(1)],
     { stdio: "inherit" },
   );
   process.exit(child.status ?? 1);
