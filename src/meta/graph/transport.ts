@@ -132,7 +132,10 @@ export class GraphTransport {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("error", fail);
-      response.on("aborted", () => fail(Object.assign(new Error("aborted"), { code: "ECONNRESET" })));
+      // A connection lost mid-answer closes the response without its end (`aborted` is deprecated).
+      response.on("close", () => {
+        if (!response.complete) fail(Object.assign(new Error("incomplete answer"), { code: "ECONNRESET" }));
+      });
       response.on("end", () => {
         settle({
           kind: "response",
