@@ -11,13 +11,14 @@
 // The CSV is written to bench/.data/ (gitignored) and reused while its rows, seed and age fit.
 // Like the bin (bin/capi-sync.js), the processes keep stripped sources in Node's compile cache, and
 // a 1,000-row sync runs first so that the measured one finds it warm, as every run after a user's
-// first does. NODE_DISABLE_COMPILE_CACHE=1 measures a first run instead (`compile_cache: "off"`).
+// first does. NODE_DISABLE_COMPILE_CACHE=1 turns the cache off (`compile_cache: "off"`), about
+// what a first run costs (which strips every file and also writes the cache).
 import { fork } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import module from "node:module";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { MAIN_HEAP_FLAGS } from "../src/cli/heap-flags.ts";
@@ -184,10 +185,13 @@ async function main(): Promise<void> {
 }
 
 const WARM_UP_ROWS = 1000;
-/** The bin's cache, shared with the processes below through the variable, as the bin shares it. */
+/** The bin's cache (bin/capi-sync.js), shared with the processes below through the variable. */
 const compileCache = process.env.NODE_DISABLE_COMPILE_CACHE
   ? undefined
-  : module.enableCompileCache?.().directory;
+  : module.enableCompileCache?.(
+      process.env.NODE_COMPILE_CACHE ||
+        join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "capi-sync", "compile-cache"),
+    ).directory;
 const childEnv = { ...process.env, ...(compileCache !== undefined && { NODE_COMPILE_CACHE: compileCache }) };
 
 async function benchOnce(
@@ -219,7 +223,7 @@ async function benchOnce(
         String(args.window),
         "--source",
         String(args.source),
-        ...(args.rerun ? ["--rerun"] : []),
+        ...(args.rerun && !warmUp ? ["--rerun"] : []),
         ...(args.inline ? ["--inline"] : []),
       ],
       {
@@ -229,7 +233,7 @@ async function benchOnce(
           ...(profiling ? ["--cpu-prof", "--cpu-prof-dir", profiling] : []),
           ...nodeFlags,
           // Diagnostics only (e.g. --import of a memory sampler); not part of what is measured.
-          ...(process.env.BENCH_SYNC_EXEC_ARGV?.split(" ").filter(Boolean) ?? []),
+          ...((!warmUp && process.env.BENCH_SYNC_EXEC_ARGV?.split(" ").filter(Boolean)) || []),
         ],
       },
     );

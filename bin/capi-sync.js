@@ -4,6 +4,8 @@
 // --experimental-strip-types, which this file cannot set, so it re-executes itself once with it).
 import { spawnSync } from "node:child_process";
 import module from "node:module";
+import { homedir } from "node:os";
+import { join } from "node:path";
 
 const [major, minor] = process.versions.node.split(".").map(Number);
 const stripsTypes = major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
@@ -20,7 +22,14 @@ if (!stripsTypes && !process.execArgv.includes("--experimental-strip-types")) {
 // each, the sync's worker included). Node's compile cache keeps the stripped sources, so from the
 // second run on neither thread loads it; the variable makes worker threads and child processes use
 // the same cache. A user's own NODE_COMPILE_CACHE or NODE_DISABLE_COMPILE_CACHE is left to Node.
-const cache = process.env.NODE_DISABLE_COMPILE_CACHE ? undefined : module.enableCompileCache?.();
+// The cache is the user's own folder, not Node's default under a shared /tmp, where another user
+// could create it first and plant code for us to run. bench/sync.ts uses the same folder.
+const cacheRoot = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
+const cache = process.env.NODE_DISABLE_COMPILE_CACHE
+  ? undefined
+  : module.enableCompileCache?.(
+      process.env.NODE_COMPILE_CACHE || join(cacheRoot, "capi-sync", "compile-cache"),
+    );
 if (cache?.directory !== undefined) process.env.NODE_COMPILE_CACHE ??= cache.directory;
 const { main } = await import("../src/cli/main.ts");
 process.exitCode = await main(process.argv.slice(2));

@@ -79,9 +79,9 @@ export interface DatasetParams {
 /**
  * Batches a dataset holds at once: the window on the wire and half a window more, built and ready
  * for the next free place. Each holds a body buffer (~1.3 MB at 1,000 events), so this is most of
- * the client's memory. bench/sync.ts, window 8: twice the window cost ~15–25 MB more peak RSS than
+ * the client's memory. bench/sync.ts, window 8: twice the window cost ~20–35 MB more peak RSS than
  * 1.5 times; window + 2 saved no more RSS within the noise but cost the emulator on the same two
- * cores ~1 CPU-s more per 1M events (its bodies then arrive while it is idle, in more, smaller reads).
+ * cores ~0.5 CPU-s more per 1M events (its bodies then arrive while it is idle, in more, smaller reads).
  */
 function batchesHeld(window: number): number {
   return window + Math.ceil(window / 2);

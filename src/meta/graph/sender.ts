@@ -61,9 +61,9 @@ export interface Settings {
 export interface DatasetState {
   readonly window: AimdWindow;
   /**
-   * Bounds the batches held (built and waiting for the wire, sending, retrying, bisecting) to twice
-   * the window: when a burst of answers frees the window, the next batches are already built, so
-   * the window refills at once instead of one batch-build (a few ms each) after another.
+   * Bounds the batches held (built and waiting for the wire, sending, retrying, bisecting) to the
+   * window and half a window more: when answers free the window, the next batches are already
+   * built, so the window refills at once instead of one batch-build (a few ms each) after another.
    */
   readonly slots: Slots;
   /** No request before this instant (server wait hints, policy blocks). */
