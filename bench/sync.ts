@@ -185,14 +185,14 @@ async function main(): Promise<void> {
 }
 
 const WARM_UP_ROWS = 1000;
-/** The bin's cache (bin/capi-sync.js), shared with the processes below through the variable. */
+/** The bin's cache (bin/capi-sync.js), handed to the processes below through the variable. */
 const compileCache = process.env.NODE_DISABLE_COMPILE_CACHE
   ? undefined
   : module.enableCompileCache?.(
       process.env.NODE_COMPILE_CACHE ||
         join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "capi-sync", "compile-cache"),
     ).directory;
-const childEnv = { ...process.env, ...(compileCache !== undefined && { NODE_COMPILE_CACHE: compileCache }) };
+if (compileCache !== undefined) process.env.NODE_COMPILE_CACHE ??= compileCache;
 
 async function benchOnce(
   csv: string,
@@ -201,7 +201,6 @@ async function benchOnce(
 ): Promise<Record<string, unknown>> {
   const emulator = fork(new URL(import.meta.url).pathname, ["--role", "emulator"], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
-    env: childEnv,
   });
   const [{ url }] = (await once(emulator, "message")) as [{ url: string }];
   const dir = await mkdtemp(join(tmpdir(), "capi-sync-bench-"));
@@ -228,7 +227,6 @@ async function benchOnce(
       ],
       {
         stdio: ["ignore", "inherit", "inherit", "ipc"],
-        env: childEnv,
         execArgv: [
           ...(profiling ? ["--cpu-prof", "--cpu-prof-dir", profiling] : []),
           ...nodeFlags,

@@ -28,10 +28,10 @@ export interface LinkOptions {
 
 /**
  * The worker's heap limits. Unlimited, V8 sizes a heap by the machine's memory and on a large one
- * lets the young generation alone grow past 100 MB. Since events die as soon as they are serialized
- * into a body (channel.ts), 16 MB costs no more CPU than 32 and ~10 MB less peak RSS (bench/sync.ts,
- * alternating runs); 8 MB doubled the GC helpers' time. The old-generation cap is far above the
- * stage's working set (normalizer caches, the client's window of batches): a backstop.
+ * lets the young generation alone grow past 100 MB. 16 MB measured no more CPU than 32 and ~10 MB
+ * less peak RSS (bench/sync.ts, alternating runs), though more of each event is promoted; 8 MB
+ * doubled the GC helpers' time. The old-generation cap is far above the stage's working set
+ * (normalizer caches, the client's window of batches): a backstop.
  */
 const WORKER_HEAP = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 256 } as const;
 
