@@ -201,6 +201,8 @@ async function benchOnce(
 ): Promise<Record<string, unknown>> {
   const emulator = fork(new URL(import.meta.url).pathname, ["--role", "emulator"], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    // Diagnostics only (e.g. --cpu-prof of the emulator); not part of what is measured.
+    execArgv: (!warmUp && process.env.BENCH_EMULATOR_EXEC_ARGV?.split(" ").filter(Boolean)) || [],
   });
   const [{ url }] = (await once(emulator, "message")) as [{ url: string }];
   const dir = await mkdtemp(join(tmpdir(), "capi-sync-bench-"));

@@ -20,8 +20,10 @@ import { rowCount } from "./row-pack.ts";
 import {
   type AnswerGroup,
   describeError,
+  type EvaluatedMessage,
   type OutcomeTemplate,
   type RowsMessage,
+  type SerializedEvents,
   type StageInbound,
   type StageOutbound,
   type StageSetup,
@@ -86,7 +88,7 @@ export class DeliveryStage {
   readonly #ownsClient: boolean;
   readonly #lanes = new Map<string, Lane>();
   /** Chunks received and not yet taken; the run sends only a few ahead (back-pressure). */
-  readonly #queue: RowsMessage[] = [];
+  readonly #queue: (RowsMessage | EvaluatedMessage)[] = [];
   #wake: (() => void) | undefined;
   /** No more rows will come. */
   #finishing = false;
@@ -112,7 +114,7 @@ export class DeliveryStage {
   }
 
   receive(message: StageInbound): void {
-    if (message.type === "rows") {
+    if (message.type === "rows" || message.type === "evaluated") {
       if (!this.#stopping) this.#queue.push(message);
     } else if (message.type === "finish") this.#finishing = true;
     else this.#halt();
@@ -145,7 +147,8 @@ export class DeliveryStage {
       if (chunk !== undefined) {
         const told: ChunkTally = { handed: 0, local: [] };
         try {
-          await this.#deliver(chunk, told);
+          if (chunk.type === "rows") await this.#deliver(chunk, told);
+          else await this.#handOver(chunk.events, told);
         } catch (error) {
           // Whatever the chunk handed before the failure is answered during the shutdown: say so.
           this.#tell(told);
@@ -196,6 +199,28 @@ export class DeliveryStage {
         const backPressure = lane.channel.push({ ref: { key, eventId, datasetId }, event });
         if (backPressure) await backPressure;
       }
+    }
+  }
+
+  /** Events the run's thread evaluated: to the client as they are. */
+  async #handOver(events: SerializedEvents, told: ChunkTally): Promise<void> {
+    const { keys, eventIds, datasetIds, jsons, eventTimes, actionSources } = events;
+    for (let i = 0; i < keys.length && !this.#stopping; i++) {
+      const key = keys[i] as string;
+      const datasetId = datasetIds[i] as string;
+      told.handed++;
+      const lane = this.#lane(datasetId);
+      if (lane.channel.abandoned) {
+        this.#pending.push(key);
+        continue;
+      }
+      const backPressure = lane.channel.push({
+        ref: { key, eventId: eventIds[i], datasetId },
+        json: jsons[i] as string,
+        event_time: eventTimes[i],
+        action_source: actionSources[i],
+      });
+      if (backPressure) await backPressure;
     }
   }
 

@@ -5,6 +5,7 @@
 // Two sides. This one reads the source and keeps the ledger: it judges each chunk's keys, sends the
 // new rows on, and records every outcome. The delivery stage (delivery-stage.ts) maps, normalizes,
 // hashes, validates and delivers them through the Graph client, on a worker thread by default.
+import { channel } from "node:diagnostics_channel";
 import type { ConnectionConfig } from "../config/schema.ts";
 import {
   BASELINE_REASON,
@@ -22,6 +23,7 @@ import { compileMappingAndKey, type MappingAndKey } from "./mapping-and-key.ts";
 import { OutcomeRecorder } from "./outcome-recorder.ts";
 import type { ConnectionDefaults } from "./prepare.ts";
 import { ChunkReader, type ReadChunk } from "./row-chunks.ts";
+import type { RunThreadEvaluator } from "./run-thread-evaluation.ts";
 import { openStage, type StageLink } from "./stage-link.ts";
 import {
   type HeldRow,
@@ -38,8 +40,20 @@ import {
  * and the old generation then fills with rows that are garbage by the time it is collected.
  */
 const CHUNK_ROWS = 256;
-/** Chunks sent to the stage and not yet taken by its client. */
+/** Chunks of rows sent to the stage and not yet taken by its client. */
 const CHUNKS_AHEAD = 3;
+/**
+ * Chunks this thread evaluated (run-thread-evaluation.ts) and sent, not yet taken: a few, so that
+ * the stage's client always has events while this thread evaluates the next.
+ */
+const EVALUATED_AHEAD = 2;
+
+/**
+ * Each chunk sent to the stage: `{ rows, evaluatedHere }`, value-free. For tests and diagnostics;
+ * nothing is published without a subscriber.
+ */
+export const CHUNK_SENT_CHANNEL = "capi-sync:sync:chunk-sent";
+const chunkSent = channel(CHUNK_SENT_CHANNEL);
 /**
  * Events queued per dataset ahead of the client, on the stage's own thread: a hand-off, not a buffer
  * (the client holds its own window of batches). Small, so events die young.
@@ -85,6 +99,11 @@ export interface RunConnectionOptions {
    * reach it.
    */
   readonly graphClient?: GraphClient;
+  /**
+   * With a worker: whether this thread evaluates chunks too. `when-busy` (the default): a chunk the
+   * worker has no room for is evaluated here rather than waited on. `always` is for tests.
+   */
+  readonly evaluateHere?: "when-busy" | "never" | "always";
 }
 
 export interface RunCounts {
@@ -154,7 +173,12 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
   /** The read loop is over: a stage that ends now ends as told. */
   let readingOver = false;
   let sent = 0;
-  let taken = 0;
+  /** Chunks of rows and chunks evaluated here, sent to the stage and not yet taken. */
+  let rowsAhead = 0;
+  let evaluatedAhead = 0;
+  const evaluatedSeqs = new Set<number>();
+  const evaluateHere = worker ? (options.evaluateHere ?? "when-busy") : "never";
+  let evaluator: RunThreadEvaluator | undefined;
   /** Wakes the run when the stage says something: a chunk taken, outcomes to write, the end. */
   let wake: (() => void) | undefined;
   const heard = () =>
@@ -210,7 +234,8 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
         record(message);
         break;
       case "taken":
-        taken++;
+        if (evaluatedSeqs.delete(message.seq)) evaluatedAhead--;
+        else rowsAhead--;
         recordChunk(message.handed, message.local);
         options.onProgress?.(counts);
         break;
@@ -289,19 +314,43 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
       notify();
     });
     const reader = new ChunkReader(source.rows({ signal: readSignal }), compiled.rowKey, CHUNK_ROWS);
+    const roomForRows = () => evaluateHere !== "always" && rowsAhead < CHUNKS_AHEAD;
+    const roomHere = () =>
+      evaluateHere !== "never" &&
+      evaluatedAhead < EVALUATED_AHEAD &&
+      (evaluateHere === "always" || rowsAhead >= CHUNKS_AHEAD);
     for (;;) {
       // Room first, then read: the rows go to the stage as soon as the ledger has judged them.
-      while (sent - taken >= CHUNKS_AHEAD && !readSignal.aborted) {
+      while (!roomForRows() && !roomHere() && !readSignal.aborted) {
         await heard();
         await recorder.flushIfFull();
       }
       readSignal.throwIfAborted();
+      const here = !roomForRows();
       const chunk = await reader.read();
       if (chunk === undefined) break;
       const rows = await judge(chunk);
       readSignal.throwIfAborted();
-      if (rows.length > 0) {
-        stage.send({ type: "rows", seq: sent++, rows, nowSeconds: Math.floor(now() / 1000) });
+      const nowSeconds = Math.floor(now() / 1000);
+      if (rows.length > 0 && here) {
+        evaluator ??= (await import("./run-thread-evaluation.ts")).runThreadEvaluator(
+          name,
+          connection,
+          options.defaults,
+          compiled,
+        );
+        const { events, local: verdicts } = await evaluator(rows, nowSeconds);
+        for (const outcome of verdicts) local(outcome);
+        if (events.keys.length > 0) {
+          evaluatedSeqs.add(sent);
+          evaluatedAhead++;
+          stage.send({ type: "evaluated", seq: sent++, events });
+          if (chunkSent.hasSubscribers) chunkSent.publish({ rows: rows.length, evaluatedHere: true });
+        }
+      } else if (rows.length > 0) {
+        rowsAhead++;
+        stage.send({ type: "rows", seq: sent++, rows, nowSeconds });
+        if (chunkSent.hasSubscribers) chunkSent.publish({ rows: rows.length, evaluatedHere: false });
       }
       await recorder.flushIfFull();
       options.onProgress?.(counts);

@@ -38,6 +38,27 @@ export interface RowsMessage {
   readonly nowSeconds: number;
 }
 
+/**
+ * Events the run's thread evaluated and serialized itself while the stage was busy: the stage only
+ * hands them to the client. Column lists, one entry per event, which cross threads cheaply. The
+ * chunk's local verdicts stayed with the run.
+ */
+export interface EvaluatedMessage {
+  readonly type: "evaluated";
+  readonly seq: number;
+  readonly events: SerializedEvents;
+}
+
+export interface SerializedEvents {
+  readonly keys: string[];
+  readonly eventIds: (string | undefined)[];
+  readonly datasetIds: string[];
+  /** `serializeEvent`'s output, field by field. */
+  readonly jsons: string[];
+  readonly eventTimes: unknown[];
+  readonly actionSources: unknown[];
+}
+
 /** No more rows: deliver what was sent, then end. */
 export interface FinishMessage {
   readonly type: "finish";
@@ -48,7 +69,7 @@ export interface StopMessage {
   readonly type: "stop";
 }
 
-export type StageInbound = RowsMessage | FinishMessage | StopMessage;
+export type StageInbound = RowsMessage | EvaluatedMessage | FinishMessage | StopMessage;
 
 /**
  * A chunk's events are all with the client: the run may send another (back-pressure). It carries

@@ -1,6 +1,7 @@
 // The delivery stage and its worker thread: the same results on a worker as inline, reading bounded
 // by what the client has taken, errors, interrupts and log records crossing the thread boundary.
 import assert from "node:assert/strict";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,12 @@ import { type RunningEmulator, startEmulator } from "../../src/emulator/index.ts
 import { type Ledger, openLedger } from "../../src/ledger/index.ts";
 import { DeliveryStage } from "../../src/sync/delivery-stage.ts";
 import { compileConnection } from "../../src/sync/prepare.ts";
-import { type RunConnectionOptions, type RunReport, runConnection } from "../../src/sync/run.ts";
+import {
+  CHUNK_SENT_CHANNEL,
+  type RunConnectionOptions,
+  type RunReport,
+  runConnection,
+} from "../../src/sync/run.ts";
 import type { StageOutbound, StageSetup } from "../../src/sync/stage-protocol.ts";
 
 const DATASET = "5150515051";
@@ -102,6 +108,80 @@ describe("delivery stage", () => {
     assert.equal(counts.delivered, DELIVERABLE);
     const codes = (await threaded.ledger.rejections({ connection: "orders" })).map((r) => r.code).sort();
     assert.deepEqual(codes, ["csv.field_count", "custom_data.value.missing", "row.key"].sort());
+  });
+
+  it("gives the same report, ledger and payloads when the run's thread evaluates every chunk", async () => {
+    /** What Meta received, by event_id, with the receipt's own fields left out. */
+    const received = () =>
+      new Map(
+        emulator.store
+          .events(DATASET)
+          .map(({ event }) => [(event as { event_id: string }).event_id, JSON.stringify(event)]),
+      );
+    emulator.store.reset();
+    const inline = await run("inline-payloads", { worker: false });
+    const inlineEvents = received();
+    emulator.store.reset();
+    const here = await run("evaluated-here", { worker: true, evaluateHere: "always" });
+    const hereEvents = received();
+
+    assert.deepEqual(comparable(here.report), comparable(inline.report));
+    assert.equal(here.report.delivered, DELIVERABLE);
+    assert.equal(hereEvents.size, DELIVERABLE);
+    assert.deepEqual(hereEvents, inlineEvents, "byte for byte the events the stage would have sent");
+    assert.deepEqual(await here.ledger.countsByState("orders"), await inline.ledger.countsByState("orders"));
+    const codes = (await here.ledger.rejections({ connection: "orders" })).map((r) => r.code).sort();
+    assert.deepEqual(codes, ["csv.field_count", "custom_data.value.missing", "row.key"].sort());
+  });
+
+  it("evaluates chunks on the run's thread only while the worker has no room (when-busy)", async () => {
+    const chunks: Array<{ evaluatedHere: boolean }> = [];
+    const listen = (message: unknown) => chunks.push(message as { evaluatedHere: boolean });
+    subscribe(CHUNK_SENT_CHANNEL, listen);
+    const slow = await slowEmulator(20);
+    try {
+      const ledger = await openLedger(join(dir, "when-busy.db"));
+      ledgers.push(ledger);
+      const report = await runConnection({
+        name: "orders",
+        connection: connectionSchema.parse({
+          source: { kind: "csv", path: "rows.csv" },
+          key: "order_id",
+          destination: { dataset_id: DATASET, access_token: TOKEN, graph_url: slow.url },
+        }),
+        defaults: { default_country: "US" },
+        baseDir: dir,
+        ledger,
+        client: { window: 1, maxBatchEvents: 100 },
+      });
+      assert.equal(report.status, "completed", report.message);
+      assert.equal(report.delivered, DELIVERABLE);
+      assert.equal(slow.store.stats()[DATASET]?.live.duplicates, 0);
+    } finally {
+      unsubscribe(CHUNK_SENT_CHANNEL, listen);
+      await slow.close();
+    }
+    // A worker held back by a slow Meta has no room: chunks are evaluated here, but never before
+    // the worker holds its own three.
+    assert.ok(
+      chunks.some((c) => c.evaluatedHere),
+      "some chunks were evaluated on the run's thread",
+    );
+    assert.deepEqual(
+      chunks.slice(0, 3).map((c) => c.evaluatedHere),
+      [false, false, false],
+    );
+
+    chunks.length = 0;
+    subscribe(CHUNK_SENT_CHANNEL, listen);
+    try {
+      emulator.store.reset();
+      const { report } = await run("never-here", { worker: true, evaluateHere: "never" });
+      assert.equal(report.delivered, DELIVERABLE);
+    } finally {
+      unsubscribe(CHUNK_SENT_CHANNEL, listen);
+    }
+    assert.ok(chunks.length > 0 && chunks.every((c) => !c.evaluatedHere), "never: all chunks to the worker");
   });
 
   it("turns a source failure into a failed run that names the source problem", async () => {
@@ -275,9 +355,10 @@ describe("delivery stage", () => {
       });
       assert.equal(report.status, "completed");
       assert.equal(report.delivered, DELIVERABLE);
-      // Read but unsettled: the chunk being judged, two sent ahead, the client's two batches and its
-      // hand-off queue. Without back-pressure the whole file would be read at once.
-      assert.ok(mostUnsettled <= 3 * 1000 + 2 * 100 + 256, `at most ${mostUnsettled} rows in the pipeline`);
+      // Read but unsettled: the chunk being judged, three sent ahead as rows and two evaluated on
+      // the run's thread (256 rows each), the client's two batches and its hand-off queue. Without
+      // back-pressure the whole file would be read at once.
+      assert.ok(mostUnsettled <= 6 * 256 + 2 * 100 + 256, `at most ${mostUnsettled} rows in the pipeline`);
       assert.ok(mostUnsettled >= 1000, "the pipeline did fill");
     } finally {
       await slow.close();

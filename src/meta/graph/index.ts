@@ -25,6 +25,7 @@ export {
 export { type LinkedAbort, linkedAbort } from "./linked-abort.ts";
 export type { Logger } from "./safe-log.ts";
 export { DatasetSender, type SendHandlers } from "./sender.ts";
+export { eventJson, NOT_A_JSON_OBJECT, serializeEvent } from "./serialize.ts";
 export { describeStop, TOKEN_SUBCODES } from "./stop-messages.ts";
 export { REQUEST_END_CHANNEL, REQUEST_START_CHANNEL } from "./transport.ts";
 export {
@@ -36,5 +37,6 @@ export {
   type QueuedSource,
   type RequestReport,
   type SendSummary,
+  type SerializedEvent,
 } from "./types.ts";
 export type { WindowStats } from "./window.ts";

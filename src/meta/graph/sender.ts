@@ -19,6 +19,7 @@ import { ageDeadlineMs, type DeadlinePolicy, retryDeadlineMs } from "./deadline.
 import { type Classified, classifyResponse, type GraphErrorBody } from "./error-classes.ts";
 import { linkedAbort } from "./linked-abort.ts";
 import type { SafeLog, Scrubber } from "./safe-log.ts";
+import { eventJson, NOT_A_JSON_OBJECT } from "./serialize.ts";
 import { describeStop } from "./stop-messages.ts";
 import type { GraphTransport, WireResult } from "./transport.ts";
 import {
@@ -319,20 +320,15 @@ export class DatasetSender<R> {
   /** The event's JSON and age deadline, or undefined when it got its outcome here. */
   #prepare(item: OutboundEvent<R>, run: Run<R>): [json: string, ageDeadline: number] | undefined {
     const settings = this.#ctx.settings;
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(item.event);
-    } catch {
-      json = undefined;
-    }
-    if (json === undefined || json[0] !== "{") {
-      run.emit(
-        [item],
-        rejectedByClient("the event is not a JSON object (unserializable value or not an object)"),
-      );
+    const serialized = "json" in item;
+    const json = serialized ? item.json : eventJson(item.event);
+    if (json === undefined) {
+      run.emit([item], rejectedByClient(NOT_A_JSON_OBJECT));
       return undefined;
     }
-    const ageDeadline = ageDeadlineMs(item.event.event_time, item.event.action_source, settings.deadlines);
+    const ageDeadline = serialized
+      ? ageDeadlineMs(item.event_time, item.action_source, settings.deadlines)
+      : ageDeadlineMs(item.event.event_time, item.event.action_source, settings.deadlines);
     if (settings.now() >= ageDeadline) {
       run.emit([item], { status: "expired" });
       return undefined;

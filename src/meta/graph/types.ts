@@ -3,10 +3,20 @@
 import type { ServerEvent } from "../event.ts";
 import type { ErrorClass } from "./error-classes.ts";
 
-/** One event to deliver, with the caller's opaque reference (e.g. a ledger row key). */
-export interface OutboundEvent<R> {
-  readonly ref: R;
-  readonly event: ServerEvent;
+/**
+ * One event to deliver, with the caller's opaque reference (e.g. a ledger row key): the event
+ * itself, or its JSON made by `serializeEvent` (e.g. on another thread, which then spares the
+ * client's thread the work).
+ */
+export type OutboundEvent<R> =
+  | { readonly ref: R; readonly event: ServerEvent }
+  | ({ readonly ref: R } & SerializedEvent);
+
+/** An event as JSON, with the two fields its age window is read from. */
+export interface SerializedEvent {
+  readonly json: string;
+  readonly event_time: unknown;
+  readonly action_source: unknown;
 }
 
 /**

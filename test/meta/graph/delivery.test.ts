@@ -7,11 +7,14 @@ import { type FaultOptions, type RunningEmulator, startEmulator } from "../../..
 import type { ServerEvent } from "../../../src/meta/event.ts";
 import {
   type EventOutcome,
+  eventJson,
   GraphClient,
   type GraphClientOptions,
+  NOT_A_JSON_OBJECT,
   type OutboundEvent,
   type QueuedSource,
   type RequestReport,
+  serializeEvent,
 } from "../../../src/meta/graph/index.ts";
 import { DATASET, purchaseWithoutValue, TOKEN, unhashedEmail, validEvent } from "./helpers.ts";
 
@@ -148,6 +151,66 @@ describe("delivery under faults", () => {
       }
     });
   }
+});
+
+describe("events serialized ahead", () => {
+  /** Sends each event as an object and as `serializeEvent` made it; what Meta received, per round. */
+  async function both(list: ServerEvent[]) {
+    const rounds = [];
+    for (const ahead of [false, true]) {
+      const emulator = await startEmulator({ port: 0 });
+      const client = new GraphClient({ accessToken: TOKEN, graphUrl: emulator.url, ...FAST });
+      const outcomes = new Map<number, EventOutcome>();
+      try {
+        const items: OutboundEvent<number>[] = list.map((event, ref) => {
+          const serialized = ahead ? serializeEvent(event) : undefined;
+          return serialized === undefined ? { ref, event } : { ref, ...serialized };
+        });
+        await client.dataset<number>(DATASET).send(items, {
+          onOutcome: (ref, outcome) => outcomes.set(ref, outcome),
+        });
+        const received = emulator.store.events(DATASET).map((r) => JSON.stringify(r.event));
+        rounds.push({ outcomes, received });
+      } finally {
+        await client.close();
+        await emulator.close();
+      }
+    }
+    return rounds as [(typeof rounds)[number], (typeof rounds)[number]];
+  }
+
+  it("are sent as the same bytes with the same verdicts, the age window read from their fields", async () => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const list = [
+      validEvent(0),
+      purchaseWithoutValue(1),
+      validEvent(2, nowSeconds - 8 * 86_400),
+      { ...validEvent(3, nowSeconds - 30 * 86_400), action_source: "physical_store" as const },
+    ];
+    const [asObjects, asJson] = await both(list);
+    assert.deepEqual(asJson.received, asObjects.received);
+    assert.equal(asJson.received.length, 2, "the stale event is never sent");
+    /** An outcome less Meta's per-request trace id, which differs between the two rounds. */
+    const verdicts = (outcomes: Map<number, EventOutcome>) =>
+      JSON.stringify([...outcomes].sort(), (key, value) => (key === "fbtrace_id" ? undefined : value));
+    assert.equal(verdicts(asJson.outcomes), verdicts(asObjects.outcomes));
+    assert.deepEqual(
+      [0, 1, 2, 3].map((ref) => asJson.outcomes.get(ref)?.status),
+      ["delivered", "rejected", "expired", "delivered"],
+    );
+  });
+
+  it("an event that does not serialize is refused alike: no JSON ahead, the client's verdict", async () => {
+    const unserializable = { ...validEvent(0), custom_data: { value: 1n } } as unknown as ServerEvent;
+    assert.equal(serializeEvent(unserializable), undefined);
+    assert.equal(eventJson(unserializable), undefined);
+    const [asObjects] = await both([unserializable]);
+    assert.deepEqual(asObjects.outcomes.get(0), {
+      status: "rejected",
+      error: { source: "client", message: NOT_A_JSON_OBJECT },
+    });
+    assert.deepEqual(asObjects.received, []);
+  });
 });
 
 describe("bisection against the emulator", () => {
