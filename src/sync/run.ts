@@ -5,6 +5,8 @@
 // Two sides. This one reads the source and keeps the ledger: it judges each chunk's keys, sends the
 // new rows on, and records every outcome. The delivery stage (delivery-stage.ts) maps, normalizes,
 // hashes, validates and delivers them through the Graph client, on a worker thread by default.
+// When that worker already has its chunks, this thread evaluates the next one itself and sends it
+// as JSON (run-thread-evaluation.ts), so that both cores evaluate.
 import { channel } from "node:diagnostics_channel";
 import type { ConnectionConfig } from "../config/schema.ts";
 import {
@@ -44,14 +46,15 @@ const CHUNK_ROWS = 256;
 const CHUNKS_AHEAD = 3;
 /**
  * Chunks this thread evaluated (run-thread-evaluation.ts) and sent, not yet taken: enough that the
- * worker's client never waits for this thread. 4 measured 2-9% more events/s than 2 and about the
- * same as 8 (bench/sync.ts, alternating runs); each holds ~330 KB of JSON.
+ * worker's client never waits for this thread. 4 gave 1–16% more events/s than 2 in four
+ * alternating runs and about as many as 8 (bench/sync.ts); each holds ~330 KB of JSON.
  */
 const EVALUATED_AHEAD = 4;
 
 /**
- * Each chunk sent to the stage: `{ rows, evaluatedHere }`, value-free. For tests and diagnostics;
- * nothing is published without a subscriber.
+ * Each chunk sent to the stage: `{ rows, evaluatedHere, workerChunks }` (chunks of rows the worker
+ * held when this one was decided), value-free. For tests and diagnostics; nothing is published
+ * without a subscriber.
  */
 export const CHUNK_SENT_CHANNEL = "capi-sync:sync:chunk-sent";
 const chunkSent = channel(CHUNK_SENT_CHANNEL);
@@ -174,7 +177,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
   /** The read loop is over: a stage that ends now ends as told. */
   let readingOver = false;
   let sent = 0;
-  /** Chunks of rows and chunks evaluated here, sent to the stage and not yet taken. */
+  /** Chunks of rows, and chunks evaluated here, sent to the stage and not yet taken. */
   let rowsAhead = 0;
   let evaluatedAhead = 0;
   const evaluatedSeqs = new Set<number>();
@@ -328,6 +331,8 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
       }
       readSignal.throwIfAborted();
       const here = !roomForRows();
+      /** The worker's chunks when this one was decided, for the diagnostics channel. */
+      const workerChunks = rowsAhead;
       const chunk = await reader.read();
       if (chunk === undefined) break;
       const rows = await judge(chunk);
@@ -346,12 +351,14 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
           evaluatedSeqs.add(sent);
           evaluatedAhead++;
           stage.send({ type: "evaluated", seq: sent++, events });
-          if (chunkSent.hasSubscribers) chunkSent.publish({ rows: rows.length, evaluatedHere: true });
+          if (chunkSent.hasSubscribers)
+            chunkSent.publish({ rows: rows.length, evaluatedHere: true, workerChunks });
         }
       } else if (rows.length > 0) {
         rowsAhead++;
         stage.send({ type: "rows", seq: sent++, rows, nowSeconds });
-        if (chunkSent.hasSubscribers) chunkSent.publish({ rows: rows.length, evaluatedHere: false });
+        if (chunkSent.hasSubscribers)
+          chunkSent.publish({ rows: rows.length, evaluatedHere: false, workerChunks });
       }
       await recorder.flushIfFull();
       options.onProgress?.(counts);

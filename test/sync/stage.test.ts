@@ -135,8 +135,9 @@ describe("delivery stage", () => {
   });
 
   it("evaluates chunks on the run's thread only while the worker has no room (when-busy)", async () => {
-    const chunks: Array<{ evaluatedHere: boolean }> = [];
-    const listen = (message: unknown) => chunks.push(message as { evaluatedHere: boolean });
+    const chunks: Array<{ evaluatedHere: boolean; workerChunks: number }> = [];
+    const listen = (message: unknown) =>
+      chunks.push(message as { evaluatedHere: boolean; workerChunks: number });
     subscribe(CHUNK_SENT_CHANNEL, listen);
     const slow = await slowEmulator(20);
     try {
@@ -161,16 +162,20 @@ describe("delivery stage", () => {
       unsubscribe(CHUNK_SENT_CHANNEL, listen);
       await slow.close();
     }
-    // A worker held back by a slow Meta has no room: chunks are evaluated here, but never before
-    // the worker holds its own three.
+    // A worker held back by a slow Meta has no room: chunks are evaluated here, but only while
+    // the worker holds its three, and rows go to the worker whenever it has room.
     assert.ok(
       chunks.some((c) => c.evaluatedHere),
       "some chunks were evaluated on the run's thread",
     );
-    assert.deepEqual(
-      chunks.slice(0, 3).map((c) => c.evaluatedHere),
-      [false, false, false],
-    );
+    assert.ok(chunks.some((c) => !c.evaluatedHere));
+    for (const { evaluatedHere, workerChunks } of chunks) {
+      assert.equal(
+        evaluatedHere,
+        workerChunks >= 3,
+        `evaluated here: ${evaluatedHere}, worker had ${workerChunks}`,
+      );
+    }
 
     chunks.length = 0;
     subscribe(CHUNK_SENT_CHANNEL, listen);
