@@ -7,5 +7,12 @@
  * runs on a noisy machine: −8% to −20% sync CPU in four, +8% in one).
  * Only a flag given at start-up sizes the main thread's heap; worker threads size theirs with
  * `resourceLimits`.
+ *
+ * `--heap-growing-percent=100`: after a full collection a heap may grow to twice what survived,
+ * where V8 on a machine with a lot of memory allows up to four times; a sync's main thread keeps
+ * ~20 MB live, and its old generation reached 40–85 MB before it was collected. Peak RSS −17 MB
+ * (bench/sync.ts: 276–278 against 293–295 MB, three alternating runs, events/s within noise); 50
+ * and 30 cut more but cost up to 20% of events/s in GC (BENCHMARKS.md). The flag applies to every
+ * heap of the process, the worker's included.
  */
-export const MAIN_HEAP_FLAGS = ["--max-semi-space-size=16"] as const;
+export const MAIN_HEAP_FLAGS = ["--max-semi-space-size=16", "--heap-growing-percent=100"] as const;
