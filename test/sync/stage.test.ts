@@ -87,6 +87,34 @@ describe("delivery stage", () => {
 
   const comparable = ({ runId: _runId, duration_ms: _ms, ...rest }: RunReport) => rest;
 
+  /**
+   * A run against an emulator of its own that answers after 20 ms, with one batch of 100 in flight:
+   * the worker's client is the bottleneck, so the worker has no room for long.
+   */
+  async function runAgainstSlowMeta(ledgerName: string, options: Partial<RunConnectionOptions> = {}) {
+    const slow = await slowEmulator(20);
+    try {
+      const ledger = await openLedger(join(dir, `${ledgerName}.db`));
+      ledgers.push(ledger);
+      const report = await runConnection({
+        name: "orders",
+        connection: connectionSchema.parse({
+          source: { kind: "csv", path: "rows.csv" },
+          key: "order_id",
+          destination: { dataset_id: DATASET, access_token: TOKEN, graph_url: slow.url },
+        }),
+        defaults: { default_country: "US" },
+        baseDir: dir,
+        ledger,
+        client: { window: 1, maxBatchEvents: 100 },
+        ...options,
+      });
+      return { report, duplicates: slow.store.stats()[DATASET]?.live.duplicates };
+    } finally {
+      await slow.close();
+    }
+  }
+
   it("gives the same report, ledger and deliveries on a worker thread as inline", async () => {
     emulator.store.reset();
     const inline = await run("inline", { worker: false });
@@ -139,28 +167,13 @@ describe("delivery stage", () => {
     const listen = (message: unknown) =>
       chunks.push(message as { evaluatedHere: boolean; workerChunks: number });
     subscribe(CHUNK_SENT_CHANNEL, listen);
-    const slow = await slowEmulator(20);
     try {
-      const ledger = await openLedger(join(dir, "when-busy.db"));
-      ledgers.push(ledger);
-      const report = await runConnection({
-        name: "orders",
-        connection: connectionSchema.parse({
-          source: { kind: "csv", path: "rows.csv" },
-          key: "order_id",
-          destination: { dataset_id: DATASET, access_token: TOKEN, graph_url: slow.url },
-        }),
-        defaults: { default_country: "US" },
-        baseDir: dir,
-        ledger,
-        client: { window: 1, maxBatchEvents: 100 },
-      });
+      const { report, duplicates } = await runAgainstSlowMeta("when-busy");
       assert.equal(report.status, "completed", report.message);
       assert.equal(report.delivered, DELIVERABLE);
-      assert.equal(slow.store.stats()[DATASET]?.live.duplicates, 0);
+      assert.equal(duplicates, 0);
     } finally {
       unsubscribe(CHUNK_SENT_CHANNEL, listen);
-      await slow.close();
     }
     // A worker held back by a slow Meta has no room: chunks are evaluated here, but only while
     // the worker holds its three, and rows go to the worker whenever it has room.
@@ -336,38 +349,20 @@ describe("delivery stage", () => {
   });
 
   it("reads only a few chunks ahead of what the client has taken", async () => {
-    const slow = await slowEmulator(20);
-    try {
-      const ledger = await openLedger(join(dir, "bounded.db"));
-      ledgers.push(ledger);
-      let mostUnsettled = 0;
-      const report = await runConnection({
-        name: "orders",
-        connection: connectionSchema.parse({
-          source: { kind: "csv", path: "rows.csv" },
-          key: "order_id",
-          destination: { dataset_id: DATASET, access_token: TOKEN, graph_url: slow.url },
-        }),
-        defaults: { default_country: "US" },
-        baseDir: dir,
-        ledger,
-        client: { window: 1, maxBatchEvents: 100 },
-        onProgress: (counts) => {
-          const settled =
-            counts.delivered + counts.rejected + counts.expired + counts.skipped + counts.pending;
-          mostUnsettled = Math.max(mostUnsettled, counts.rows - settled);
-        },
-      });
-      assert.equal(report.status, "completed");
-      assert.equal(report.delivered, DELIVERABLE);
-      // Read but unsettled: the chunk being judged, three sent ahead as rows and four evaluated on
-      // the run's thread (256 rows each), the client's two batches and its hand-off queue. Without
-      // back-pressure the whole file would be read at once.
-      assert.ok(mostUnsettled <= 8 * 256 + 2 * 100 + 256, `at most ${mostUnsettled} rows in the pipeline`);
-      assert.ok(mostUnsettled >= 1000, "the pipeline did fill");
-    } finally {
-      await slow.close();
-    }
+    let mostUnsettled = 0;
+    const { report } = await runAgainstSlowMeta("bounded", {
+      onProgress: (counts) => {
+        const settled = counts.delivered + counts.rejected + counts.expired + counts.skipped + counts.pending;
+        mostUnsettled = Math.max(mostUnsettled, counts.rows - settled);
+      },
+    });
+    assert.equal(report.status, "completed");
+    assert.equal(report.delivered, DELIVERABLE);
+    // Read but unsettled: the chunk being judged, three sent ahead as rows and four evaluated on
+    // the run's thread (256 rows each), the client's two batches and its hand-off queue. Without
+    // back-pressure the whole file would be read at once.
+    assert.ok(mostUnsettled <= 8 * 256 + 2 * 100 + 256, `at most ${mostUnsettled} rows in the pipeline`);
+    assert.ok(mostUnsettled >= 1000, "the pipeline did fill");
   });
 
   /** A stage set-up with a small client window and hand-off queue, unless `overrides` say otherwise. */
