@@ -8,6 +8,8 @@
 // --node-flags: Node/V8 flags for the sync process, reported in the output; by default the ones the
 //   bin starts Node with (src/cli/heap-flags.ts), so the process is sized as a user's `sync` is.
 // --rerun: a second sync over the same ledger, where every row is already delivered (skip speed).
+// BENCH_SYNC_EXEC_ARGV / BENCH_EMULATOR_EXEC_ARGV: extra Node flags for the measured sync process or
+//   the emulator's (diagnostics, e.g. `--import` of a profiler); not used by the warm-up run.
 // The CSV is written to bench/.data/ (gitignored) and reused while its rows, seed and age fit.
 // Like the bin (bin/capi-sync.js), the processes keep stripped sources in Node's compile cache, and
 // a 1,000-row sync runs first so that the measured one finds it warm, as every run after a user's
