@@ -189,14 +189,7 @@ export class DeliveryStage {
       );
       for (const outcome of outcomes) told.local.push(outcome);
       for (const { key, eventId, datasetId, event } of events) {
-        // Counted before the hand-over: an event the client no longer takes is told as pending.
-        told.handed++;
-        const lane = this.#lane(datasetId);
-        if (lane.channel.abandoned) {
-          this.#pending.push(key);
-          continue;
-        }
-        const backPressure = lane.channel.push({ ref: { key, eventId, datasetId }, event });
+        const backPressure = this.#hand({ ref: { key, eventId, datasetId }, event }, told);
         if (backPressure) await backPressure;
       }
     }
@@ -206,22 +199,31 @@ export class DeliveryStage {
   async #handOver(events: SerializedEvents, told: ChunkTally): Promise<void> {
     const { keys, eventIds, datasetIds, jsons, eventTimes, actionSources } = events;
     for (let i = 0; i < keys.length && !this.#stopping; i++) {
-      const key = keys[i] as string;
-      const datasetId = datasetIds[i] as string;
-      told.handed++;
-      const lane = this.#lane(datasetId);
-      if (lane.channel.abandoned) {
-        this.#pending.push(key);
-        continue;
-      }
-      const backPressure = lane.channel.push({
-        ref: { key, eventId: eventIds[i], datasetId },
-        json: jsons[i] as string,
-        event_time: eventTimes[i],
-        action_source: actionSources[i],
-      });
+      const backPressure = this.#hand(
+        {
+          ref: { key: keys[i] as string, eventId: eventIds[i], datasetId: datasetIds[i] as string },
+          json: jsons[i] as string,
+          event_time: eventTimes[i],
+          action_source: actionSources[i],
+        },
+        told,
+      );
       if (backPressure) await backPressure;
     }
+  }
+
+  /**
+   * One event to its dataset's client. Counted before the hand-over: an event the client no longer
+   * takes is told as pending. Returns the channel's back-pressure, if any.
+   */
+  #hand(item: OutboundEvent<Ref>, told: ChunkTally): Promise<void> | undefined {
+    told.handed++;
+    const lane = this.#lane(item.ref.datasetId);
+    if (lane.channel.abandoned) {
+      this.#pending.push(item.ref.key);
+      return undefined;
+    }
+    return lane.channel.push(item);
   }
 
   #lane(datasetId: string): Lane {

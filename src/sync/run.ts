@@ -177,10 +177,10 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
   /** The read loop is over: a stage that ends now ends as told. */
   let readingOver = false;
   let sent = 0;
-  /** Chunks of rows, and chunks evaluated here, sent to the stage and not yet taken. */
+  /** Chunks of rows sent to the stage and not yet taken. */
   let rowsAhead = 0;
-  let evaluatedAhead = 0;
-  const evaluatedSeqs = new Set<number>();
+  /** Sequence numbers of chunks evaluated here, sent to the stage and not yet taken. */
+  const evaluatedAhead = new Set<number>();
   const evaluateHere = worker ? (options.evaluateHere ?? "when-busy") : "never";
   let evaluator: RunThreadEvaluator | undefined;
   /** Wakes the run when the stage says something: a chunk taken, outcomes to write, the end. */
@@ -238,8 +238,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
         record(message);
         break;
       case "taken":
-        if (evaluatedSeqs.delete(message.seq)) evaluatedAhead--;
-        else rowsAhead--;
+        if (!evaluatedAhead.delete(message.seq)) rowsAhead--;
         recordChunk(message.handed, message.local);
         options.onProgress?.(counts);
         break;
@@ -321,7 +320,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
     const roomForRows = () => evaluateHere !== "always" && rowsAhead < CHUNKS_AHEAD;
     const roomHere = () =>
       evaluateHere !== "never" &&
-      evaluatedAhead < EVALUATED_AHEAD &&
+      evaluatedAhead.size < EVALUATED_AHEAD &&
       (evaluateHere === "always" || rowsAhead >= CHUNKS_AHEAD);
     for (;;) {
       // Room first, then read: the rows go to the stage as soon as the ledger has judged them.
@@ -348,8 +347,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
         const { events, local: verdicts } = await evaluator(rows, nowSeconds);
         for (const outcome of verdicts) local(outcome);
         if (events.keys.length > 0) {
-          evaluatedSeqs.add(sent);
-          evaluatedAhead++;
+          evaluatedAhead.add(sent);
           stage.send({ type: "evaluated", seq: sent++, events });
           if (chunkSent.hasSubscribers)
             chunkSent.publish({ rows: rows.length, evaluatedHere: true, workerChunks });
