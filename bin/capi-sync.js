@@ -1,5 +1,5 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --heap-growing-percent=100
-// The flags keep the heaps small (src/cli/heap-flags.ts).
+#!/usr/bin/env -S node --max-semi-space-size=16 --heap-growing-percent=100 --no-parallel-scavenge
+// The flags size the heaps and how they are collected (src/cli/heap-flags.ts).
 // Runs the TypeScript sources directly (Node >= 22.18 strips types by default; 22.12+ needs
 // --experimental-strip-types, which this file cannot set, so it re-executes itself once with it).
 import { spawnSync } from "node:child_process";
