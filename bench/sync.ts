@@ -1,8 +1,7 @@
 // End-to-end sync throughput: a CSV of messy rows (all 11 customer fields) → runConnection → the
 // emulator, with a fresh SQLite ledger. Three processes, so that none pollutes another's figures:
-// this one (generates the CSV once, orchestrates), the emulator (`--role emulator`, with the bin's
-// Node flags, as `capi-sync emulator` has them) and the sync itself (`--role sync`), whose own
-// maxRSS and CPU are reported. Prints one JSON line.
+// this one (generates the CSV once, orchestrates), the emulator (`--role emulator`) and the sync
+// itself (`--role sync`), whose own maxRSS and CPU are reported. Prints one JSON line.
 //   node bench/sync.ts [--rows 1000000] [--seed 1] [--runs 1] [--window 8] [--source csv|duckdb]
 //                      [--inline] [--node-flags="--max-semi-space-size=4"] [--cpu-prof DIR] [--rerun]
 // --inline: no worker thread (runConnection's `worker: false`), for comparison.
@@ -204,11 +203,9 @@ async function benchOnce(
 ): Promise<Record<string, unknown>> {
   const emulator = fork(new URL(import.meta.url).pathname, ["--role", "emulator"], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
-    // The bin's flags, as `capi-sync emulator` runs; then diagnostics only (e.g. --cpu-prof).
-    execArgv: [
-      ...MAIN_HEAP_FLAGS,
-      ...((!warmUp && process.env.BENCH_EMULATOR_EXEC_ARGV?.split(" ").filter(Boolean)) || []),
-    ],
+    // Node's default flags, as in every earlier figure: the bin's are tuned for a sync, and Meta's
+    // stand-in shares the machine. Then diagnostics only (e.g. --cpu-prof of the emulator).
+    execArgv: (!warmUp && process.env.BENCH_EMULATOR_EXEC_ARGV?.split(" ").filter(Boolean)) || [],
   });
   const [{ url }] = (await once(emulator, "message")) as [{ url: string }];
   const dir = await mkdtemp(join(tmpdir(), "capi-sync-bench-"));

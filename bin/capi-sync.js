@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --heap-growing-percent=100 --no-parallel-scavenge
+#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50 --no-allocation-site-pretenuring
 // The flags size the heaps and how they are collected (src/cli/heap-flags.ts).
 // Runs the TypeScript sources directly (Node >= 22.18 strips types by default; 22.12+ needs
 // --experimental-strip-types, which this file cannot set, so it re-executes itself once with it).
@@ -6,6 +6,10 @@ import { spawnSync } from "node:child_process";
 import module from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import v8 from "node:v8";
+
+// The rest of the flags (src/cli/heap-flags.ts, LATE_FLAGS), before anything of ours allocates.
+v8.setFlagsFromString("--no-parallel-scavenge");
 
 const [major, minor] = process.versions.node.split(".").map(Number);
 const stripsTypes = major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);

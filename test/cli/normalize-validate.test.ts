@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
-import { MAIN_HEAP_FLAGS } from "../../src/cli/heap-flags.ts";
+import { LATE_FLAGS, SHEBANG_FLAGS } from "../../src/cli/heap-flags.ts";
 import { sha256 } from "../../src/meta/hash.ts";
 import { jsonLines, runCli } from "../helpers/cli.ts";
 
@@ -137,10 +137,15 @@ describe("bin/capi-sync.js", () => {
     assert.equal(JSON.parse(piped.stdout).em, sha256("a@b.co"));
   });
 
-  it("starts Node with the main thread's heap flags when run as an executable", () => {
+  it("starts Node with the heap flags, and sets the rest first, when run as an executable", () => {
     const bin = new URL("../../bin/capi-sync.js", import.meta.url).pathname;
-    const shebang = readFileSync(bin, "utf8").split("\n")[0];
-    assert.equal(shebang, `#!/usr/bin/env -S node ${MAIN_HEAP_FLAGS.join(" ")}`);
+    const text = readFileSync(bin, "utf8");
+    const shebang = text.split("\n")[0] as string;
+    assert.equal(shebang, `#!/usr/bin/env -S node ${SHEBANG_FLAGS.join(" ")}`);
+    // Linux before 5.1 reads 127 characters of it; a flag cut short would stop Node.
+    assert.ok(shebang.length <= 127, `the shebang line is ${shebang.length} characters`);
+    const late = [...text.matchAll(/v8\.setFlagsFromString\("([^"]*)"\)/g)].map((match) => match[1]);
+    assert.deepEqual(late, [...LATE_FLAGS]);
     // Executed directly, as npm's bin links run it: the shebang's `node` is the one on PATH.
     const path = `${dirname(process.execPath)}:${process.env.PATH ?? ""}`;
     const help = spawnSync(bin, ["help"], { encoding: "utf8", env: { ...process.env, PATH: path } });
