@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
+import { serialize } from "node:v8";
 import { isUnreadable, openSource, SourceError } from "../../src/sources/index.ts";
 import { eventually, fifoFeeder, openFileDescriptors, readAll, tempDir } from "./support.ts";
 
@@ -33,6 +34,32 @@ test("csv: delimiter and encoding options; a UTF-16 byte-order mark is recognise
   assert.deepEqual(latin1.rows, [{ name: "José", city: "Zürich" }]);
   const utf16 = await readAll(openSource({ kind: "csv", path: "utf16.csv", delimiter: ";" }, { cwd: dir }));
   assert.deepEqual(utf16.rows, [{ name: "Renée", city: "Köln" }]);
+});
+
+test("csv: values of ASCII lines stay one-byte strings beside lines of other characters, across reads", async (t) => {
+  const dir = await tempDir(t);
+  // ~200 KiB, so the file is read in several chunks; a multi-byte line every seventh row, and a
+  // quoted value spanning two lines that holds one.
+  const names = ["Ann", "Zoë", "김민준", "Bob", "José"];
+  const expected: Record<string, string>[] = [];
+  let text = "id,name,note\n";
+  for (let i = 0; i < 4000; i++) {
+    const name = i % 7 === 3 ? (names[i % names.length] as string) : `plain-${i}`;
+    const note = i === 2500 ? "first line\nsecond, with é" : `note number ${i} padded to be long enough`;
+    expected.push({ id: String(i), name, note });
+    text += `${i},${name},${note.includes("\n") ? `"${note}"` : note}\n`;
+  }
+  await writeFile(join(dir, "mixed.csv"), text);
+  const { rows, unreadable } = await readAll(openSource({ kind: "csv", path: "mixed.csv" }, { cwd: dir }));
+  assert.deepEqual(unreadable, []);
+  assert.deepEqual(rows, expected);
+  // V8's serializer tags a one-byte string '"' and a two-byte one 'c' (after its 2-byte header).
+  const oneByte = (value: unknown) => serialize(value)[2] === 0x22;
+  for (const row of rows as Record<string, string>[]) {
+    const ascii = Object.values(row).every((value) => /^[\x00-\x7f]*$/.test(value));
+    if (ascii) assert.ok(Object.values(row).every(oneByte), `row ${row.id} has a two-byte value`);
+  }
+  assert.equal(oneByte("김"), false);
 });
 
 test("csv: a glob reads every matching file once, in path order, directories skipped", async (t) => {
