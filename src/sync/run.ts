@@ -337,6 +337,7 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
       const rows = await judge(chunk);
       readSignal.throwIfAborted();
       const nowSeconds = Math.floor(now() / 1000);
+      const sentBefore = sent;
       if (rows.length > 0 && here) {
         evaluator ??= (await import("./run-thread-evaluation.ts")).runThreadEvaluator(
           name,
@@ -349,15 +350,13 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
         if (events.keys.length > 0) {
           evaluatedAhead.add(sent);
           stage.send({ type: "evaluated", seq: sent++, events });
-          if (chunkSent.hasSubscribers)
-            chunkSent.publish({ rows: rows.length, evaluatedHere: true, workerChunks });
         }
       } else if (rows.length > 0) {
         rowsAhead++;
         stage.send({ type: "rows", seq: sent++, rows, nowSeconds });
-        if (chunkSent.hasSubscribers)
-          chunkSent.publish({ rows: rows.length, evaluatedHere: false, workerChunks });
       }
+      if (sent > sentBefore && chunkSent.hasSubscribers)
+        chunkSent.publish({ rows: rows.length, evaluatedHere: here, workerChunks });
       await recorder.flushIfFull();
       options.onProgress?.(counts);
     }

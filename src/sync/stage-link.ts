@@ -31,8 +31,8 @@ export interface LinkOptions {
  * lets the young generation alone grow past 100 MB. 16 MB measured no more CPU than 32 and ~10 MB
  * less peak RSS (bench/sync.ts, alternating runs). With the bin's flags (src/cli/heap-flags.ts),
  * 8 MB gave 14 MB less peak RSS for 4–6% fewer events/s: not taken, since a sync stays under its
- * memory floor without it. The old-generation cap is far above the stage's working
- * set (normalizer caches, the client's window of batches): a backstop.
+ * memory floor without it. The old-generation cap is far above the stage's working set
+ * (normalizer caches, the client's window of batches): a backstop.
  */
 const WORKER_HEAP = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 256 } as const;
 

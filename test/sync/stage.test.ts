@@ -162,19 +162,27 @@ describe("delivery stage", () => {
     assert.deepEqual(codes, ["csv.field_count", "custom_data.value.missing", "row.key"].sort());
   });
 
-  it("evaluates chunks on the run's thread only while the worker has no room (when-busy)", async () => {
+  /** What the run published of each chunk it sent while `work` ran. */
+  async function chunksSentDuring(work: () => Promise<void>) {
     const chunks: Array<{ evaluatedHere: boolean; workerChunks: number }> = [];
     const listen = (message: unknown) =>
       chunks.push(message as { evaluatedHere: boolean; workerChunks: number });
     subscribe(CHUNK_SENT_CHANNEL, listen);
     try {
+      await work();
+    } finally {
+      unsubscribe(CHUNK_SENT_CHANNEL, listen);
+    }
+    return chunks;
+  }
+
+  it("evaluates chunks on the run's thread only while the worker has no room (when-busy)", async () => {
+    const chunks = await chunksSentDuring(async () => {
       const { report, duplicates } = await runAgainstSlowMeta("when-busy");
       assert.equal(report.status, "completed", report.message);
       assert.equal(report.delivered, DELIVERABLE);
       assert.equal(duplicates, 0);
-    } finally {
-      unsubscribe(CHUNK_SENT_CHANNEL, listen);
-    }
+    });
     // A worker held back by a slow Meta has no room: chunks are evaluated here, but only while
     // the worker holds its three, and rows go to the worker whenever it has room.
     assert.ok(
@@ -190,16 +198,12 @@ describe("delivery stage", () => {
       );
     }
 
-    chunks.length = 0;
-    subscribe(CHUNK_SENT_CHANNEL, listen);
-    try {
+    const never = await chunksSentDuring(async () => {
       emulator.store.reset();
       const { report } = await run("never-here", { worker: true, evaluateHere: "never" });
       assert.equal(report.delivered, DELIVERABLE);
-    } finally {
-      unsubscribe(CHUNK_SENT_CHANNEL, listen);
-    }
-    assert.ok(chunks.length > 0 && chunks.every((c) => !c.evaluatedHere), "never: all chunks to the worker");
+    });
+    assert.ok(never.length > 0 && never.every((c) => !c.evaluatedHere), "never: all chunks to the worker");
   });
 
   it("turns a source failure into a failed run that names the source problem", async () => {

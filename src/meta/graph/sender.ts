@@ -326,9 +326,8 @@ export class DatasetSender<R> {
       run.emit([item], rejectedByClient(NOT_A_JSON_OBJECT));
       return undefined;
     }
-    const ageDeadline = serialized
-      ? ageDeadlineMs(item.event_time, item.action_source, settings.deadlines)
-      : ageDeadlineMs(item.event.event_time, item.event.action_source, settings.deadlines);
+    const timed = serialized ? item : item.event;
+    const ageDeadline = ageDeadlineMs(timed.event_time, timed.action_source, settings.deadlines);
     if (settings.now() >= ageDeadline) {
       run.emit([item], { status: "expired" });
       return undefined;
