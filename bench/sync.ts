@@ -1,7 +1,9 @@
 // End-to-end sync throughput: a CSV of messy rows (all 11 customer fields) → runConnection → the
 // emulator, with a fresh SQLite ledger. Three processes, so that none pollutes another's figures:
 // this one (generates the CSV once, orchestrates), the emulator (`--role emulator`) and the sync
-// itself (`--role sync`), whose own maxRSS and CPU are reported. Prints one JSON line.
+// itself (`--role sync`), whose own maxRSS and CPU are reported. The emulator runs as `capi-sync
+// emulator` does (the bin's flags and the command's, src/cli/heap-flags.ts); its CPU and peak RSS
+// are reported too, since it shares the machine. Prints one JSON line.
 //   node bench/sync.ts [--rows 1000000] [--seed 1] [--runs 1] [--window 8] [--source csv|duckdb]
 //                      [--inline] [--node-flags="--max-semi-space-size=4"] [--cpu-prof DIR] [--rerun]
 // --inline: no worker thread (runConnection's `worker: false`), for comparison.
@@ -23,7 +25,7 @@ import module from "node:module";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { MAIN_HEAP_FLAGS } from "../src/cli/heap-flags.ts";
+import { MAIN_HEAP_FLAGS, useEmulatorHeap } from "../src/cli/heap-flags.ts";
 import { MESSY_ROW_COLUMNS, type MessyRow, messyRows } from "./messy-rows.ts";
 
 const DATASET = "1234567890";
@@ -74,6 +76,7 @@ interface SyncResult {
 }
 
 async function emulatorRole(): Promise<void> {
+  useEmulatorHeap();
   const { startEmulator } = await import("../src/emulator/index.ts");
   // "count": dedup keys and counters only, so the emulator's memory is not the stored events.
   const emulator = await startEmulator({ port: 0, recordEvents: "count" });
@@ -85,6 +88,7 @@ async function emulatorRole(): Promise<void> {
       unique: live?.unique ?? 0,
       duplicates: live?.duplicates ?? 0,
       cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+      peakRssMb: Math.round(usage.maxRSS / 1024),
     });
     await emulator.close();
     process.disconnect();
@@ -203,9 +207,12 @@ async function benchOnce(
 ): Promise<Record<string, unknown>> {
   const emulator = fork(new URL(import.meta.url).pathname, ["--role", "emulator"], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
-    // Node's default flags, as in every earlier figure: the bin's are tuned for a sync, and Meta's
-    // stand-in shares the machine. Then diagnostics only (e.g. --cpu-prof of the emulator).
-    execArgv: (!warmUp && process.env.BENCH_EMULATOR_EXEC_ARGV?.split(" ").filter(Boolean)) || [],
+    // Started as `capi-sync emulator` is: the bin's flags here, the command's own in the role.
+    // Then diagnostics only (e.g. --cpu-prof of the emulator).
+    execArgv: [
+      ...MAIN_HEAP_FLAGS,
+      ...((!warmUp && process.env.BENCH_EMULATOR_EXEC_ARGV?.split(" ").filter(Boolean)) || []),
+    ],
   });
   const [{ url }] = (await once(emulator, "message")) as [{ url: string }];
   const dir = await mkdtemp(join(tmpdir(), "capi-sync-bench-"));
@@ -248,7 +255,7 @@ async function benchOnce(
     await exited;
     emulator.send("report");
     const [server] = (await once(emulator, "message")) as [
-      { unique: number; duplicates: number; cpuSeconds: number },
+      { unique: number; duplicates: number; cpuSeconds: number; peakRssMb: number },
     ];
     const { report } = result;
     return {
@@ -272,6 +279,7 @@ async function benchOnce(
       sync_cpu_us_per_row: Math.round((result.cpuSeconds * 1e6) / report.rows),
       sync_thread_cpu_s: result.threadCpu,
       server_cpu_s: Number(server.cpuSeconds.toFixed(2)),
+      server_peak_rss_mb: server.peakRssMb,
       server_unique: server.unique,
       server_duplicates: server.duplicates,
       ...(result.rerun && {

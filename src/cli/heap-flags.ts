@@ -29,6 +29,8 @@
 // keeps ~20 MB live per thread. Peak RSS 232–252 MB against 253–256 at 100, for ~1 CPU-s more of
 // GC per 1M rows (−1 to −2% events/s, three pairs).
 
+import v8 from "node:v8";
+
 /** The flags on the bin's shebang line, read by V8 as the process starts. */
 export const SHEBANG_FLAGS = [
   "--max-semi-space-size=8",
@@ -45,3 +47,19 @@ export const LATE_FLAGS = ["--no-parallel-scavenge"] as const;
 
 /** The same set as a command line (the benches start their processes with it). */
 export const MAIN_HEAP_FLAGS = [...SHEBANG_FLAGS, ...LATE_FLAGS] as const;
+
+/**
+ * `capi-sync emulator`'s own, set when the command starts (V8 reads it at every full collection).
+ * A request of 1,000 events is ~1.3 MB of JSON, and V8 allocates what it parses from a text of
+ * 100 KiB or more straight in the old generation: ~2.5 MB there per request, dead once answered,
+ * for ~12 MB live. Per 1M events in bench:sync (two alternating pairs, the bin's flags otherwise):
+ * at the bin's 50%, 183–190 full collections, 10.9–11.1 CPU-s and 262–273 MB peak RSS; at 400%,
+ * 28, 7.9–8.2 CPU-s and 318–325 MB, and the sync beside it made 7–11% more events/s. Node's
+ * defaults gave 9.1 CPU-s and 395 MB.
+ */
+export const EMULATOR_FLAGS = ["--heap-growing-percent=400"] as const;
+
+/** For a process that serves the emulator and nothing else: V8 flags are process-wide. */
+export function useEmulatorHeap(): void {
+  for (const flag of EMULATOR_FLAGS) v8.setFlagsFromString(flag);
+}

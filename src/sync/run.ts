@@ -264,27 +264,33 @@ export async function runConnection(options: RunConnectionOptions): Promise<RunR
     counts.rows += chunk.rows;
     for (const outcome of chunk.outcomes) local(outcome);
     const candidates: HeldRow[] = [];
-    const seen = new Set<string>();
+    // Claimed at once, so that the key repeated later in this chunk is skipped too; a claim the
+    // ledger turns down is given back below.
     for (const held of chunk.held) {
-      if (claimed.has(held.key) || seen.has(held.key)) counts.skipped++;
+      if (claimed.has(held.key)) counts.skipped++;
       else {
-        seen.add(held.key);
+        claimed.add(held.key);
         candidates.push(held);
       }
     }
     if (candidates.length === 0) return [];
-    const fresh = new Set(
-      await ledger.filterNew(
-        name,
-        candidates.map((held) => held.key),
-        { mode, reopenedOnly: kind === "replay" },
-      ),
+    const fresh = await ledger.filterNew(
+      name,
+      candidates.map((held) => held.key),
+      { mode, reopenedOnly: kind === "replay" },
     );
-    counts.skipped += candidates.length - fresh.size;
-    const rows = candidates.filter((held) => fresh.has(held.key));
-    for (const { key } of rows) {
-      claimed.add(key);
-      if (baseline) local({ key, state: "skipped", reason: BASELINE_REASON });
+    // filterNew keeps the given order, so one pass pairs its answer with the candidates.
+    const rows: HeldRow[] = [];
+    let next = 0;
+    for (const held of candidates) {
+      if (fresh[next] !== held.key) {
+        claimed.delete(held.key);
+        counts.skipped++;
+        continue;
+      }
+      next++;
+      rows.push(held);
+      if (baseline) local({ key: held.key, state: "skipped", reason: BASELINE_REASON });
     }
     return baseline ? [] : rows;
   };

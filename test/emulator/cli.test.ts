@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
+import v8 from "node:v8";
 import { UsageError } from "../../src/cli/command.ts";
 import { emulatorCommand, emulatorOptionsFrom, runEmulator } from "../../src/cli/commands/emulator.ts";
+import { EMULATOR_FLAGS } from "../../src/cli/heap-flags.ts";
 import { purchase } from "./fixtures.ts";
 
 function io() {
@@ -129,6 +131,15 @@ describe("capi-sync emulator: running", () => {
     controller.abort();
     assert.equal(await running, 0);
     assert.match(output(), /stopped/);
+  });
+
+  it("sizes its process's heap for request bodies before it reads its options", async (t) => {
+    const set: string[] = [];
+    // Recorded, not applied: V8's flags are process-wide, and this is the test runner's process.
+    t.mock.method(v8, "setFlagsFromString", (flag: string) => set.push(flag));
+    await assert.rejects(emulatorCommand.run(["--port=not-a-port"], io().io), UsageError);
+    assert.deepEqual(set, [...EMULATOR_FLAGS]);
+    assert.ok(EMULATOR_FLAGS.every((flag) => /^--heap-growing-percent=\d+$/.test(flag)));
   });
 
   it("describes itself for capi-sync help", () => {

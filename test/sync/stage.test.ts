@@ -27,19 +27,20 @@ const ROWS = 2500;
 
 /**
  * 2,500 sample purchases over three chunks, plus: a record with too few fields (unreadable), a row
- * without its key, a Purchase without value (invalid), and row 11 again at row 1,501 (a repeat in
- * a later chunk).
+ * without its key, a Purchase without value (invalid), row 13 again at row 31 (a repeat in the same
+ * chunk) and row 11 again at row 1,502 (a repeat in a later chunk).
  */
 function messyCsv(): string {
   const rows = [...samplePurchases(ROWS, NOW)];
   rows[4] = { ...(rows[4] as (typeof rows)[number]), event_name: "Purchase", value: "" };
   rows[6] = { ...(rows[6] as (typeof rows)[number]), order_id: "" };
   rows.splice(1500, 0, rows[10] as (typeof rows)[number]);
+  rows.splice(30, 0, rows[12] as (typeof rows)[number]);
   const lines = toCsv(rows).split("\n");
   lines.splice(20, 0, "ORD-broken,Purchase");
   return lines.join("\n");
 }
-/** Valid, distinct rows: all but the invalid one, the keyless one and the repeat. */
+/** Valid, distinct rows: all but the invalid one, the keyless one and the repeats. */
 const DELIVERABLE = ROWS - 2;
 
 /** An emulator of a test's own, answering after `latencyMs`, for `datasets` with the test's token. */
@@ -126,10 +127,10 @@ describe("delivery stage", () => {
 
     assert.deepEqual(comparable(threaded.report), comparable(inline.report));
     assert.equal(threaded.report.status, "completed", threaded.report.message);
-    assert.equal(threaded.report.rows, ROWS + 2);
+    assert.equal(threaded.report.rows, ROWS + 3);
     assert.equal(threaded.report.delivered, DELIVERABLE);
     assert.equal(threaded.report.rejected, 3, "unreadable record, missing key, Purchase without value");
-    assert.equal(threaded.report.skipped, 1, "the repeated key");
+    assert.equal(threaded.report.skipped, 2, "the repeated keys");
     assert.equal(threaded.report.pending, 0);
     const counts = await threaded.ledger.countsByState("orders");
     assert.deepEqual(counts, await inline.ledger.countsByState("orders"));

@@ -5,6 +5,7 @@ import { DEFAULT_DATASETS } from "../../emulator/options.ts";
 import type { RecordMode } from "../../emulator/store.ts";
 import { LATEST_VERSION } from "../../emulator/versions.ts";
 import { type Command, type CommandIo, EXIT, UsageError } from "../command.ts";
+import { useEmulatorHeap } from "../heap-flags.ts";
 
 const USAGE = `Usage: capi-sync emulator [options]
 
@@ -163,6 +164,8 @@ export const emulatorCommand: Command = {
   name: "emulator",
   usage: USAGE,
   async run(argv, io) {
+    // This process serves the emulator and nothing else (demo and tests start it in-process).
+    useEmulatorHeap();
     const controller = new AbortController();
     const stop = () => controller.abort();
     process.once("SIGINT", stop);
