@@ -228,3 +228,18 @@ test("csv: multi-byte characters cut by read boundaries, and lines longer than a
   assert.equal((rows[30_000] as Record<string, unknown>).name, long);
   assert.equal((rows[30_000] as Record<string, unknown>).note, long);
 });
+
+test("csv: a line longer than what is held back, cut inside a character, and the lines after it", async (t) => {
+  const dir = await tempDir(t);
+  // Past 1 MiB without a line break the text is decoded without waiting for one; 3-byte "€"s put
+  // a cut inside a character whatever the reads' sizes. The next lines have such characters too.
+  const long = `a${"€".repeat(700_000)}`;
+  const lines = ["id,name", `1,${long}`, "2,Zoë€", "3,plain", `4,${long}`, "5,Köln"];
+  await writeFile(join(dir, "a.csv"), `${lines.join("\n")}\n`);
+  const { rows, unreadable } = await readAll(openSource({ kind: "csv", path: "a.csv" }, { cwd: dir }));
+  assert.deepEqual(unreadable, []);
+  assert.deepEqual(
+    rows.map((row) => (row as Record<string, unknown>).name),
+    [long, "Zoë€", "plain", long, "Köln"],
+  );
+});
