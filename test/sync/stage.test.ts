@@ -95,18 +95,8 @@ describe("delivery stage", () => {
   async function runAgainstSlowMeta(ledgerName: string, options: Partial<RunConnectionOptions> = {}) {
     const slow = await slowEmulator(20);
     try {
-      const ledger = await openLedger(join(dir, `${ledgerName}.db`));
-      ledgers.push(ledger);
-      const report = await runConnection({
-        name: "orders",
-        connection: connectionSchema.parse({
-          source: { kind: "csv", path: "rows.csv" },
-          key: "order_id",
-          destination: { dataset_id: DATASET, access_token: TOKEN, graph_url: slow.url },
-        }),
-        defaults: { default_country: "US" },
-        baseDir: dir,
-        ledger,
+      const { report } = await run(ledgerName, {
+        connection: connection(undefined, { graph_url: slow.url }),
         client: { window: 1, maxBatchEvents: 100 },
         ...options,
       });
