@@ -15,6 +15,7 @@ import {
   type CsvSourceConfig,
   type OpenSourceOptions,
   type Row,
+  type RowsOptions,
   type Source,
   SourceError,
   UnreadableRow,
@@ -42,13 +43,23 @@ class HeaderError extends Error {}
 export function openCsv(config: CsvSourceConfig, { cwd }: OpenSourceOptions): Source {
   const label = sourceLabel(config);
   const reads = openReads();
+  async function* batches(options?: RowsOptions): AsyncGenerator<(Row | UnreadableRow)[]> {
+    const signal = options?.signal;
+    for (const file of await resolveFiles(config.path, cwd, label)) {
+      yield* readFile(file, config, label, reads, signal);
+    }
+  }
   return {
     kind: "csv",
     describe: () => label,
+    batches,
     async *rows(options) {
       const signal = options?.signal;
-      for (const file of await resolveFiles(config.path, cwd, label)) {
-        yield* readFile(file, config, label, reads, signal);
+      for await (const batch of batches(options)) {
+        for (const row of batch) {
+          signal?.throwIfAborted();
+          yield row;
+        }
       }
     },
     async check() {
@@ -153,25 +164,27 @@ async function* readFile(
   label: string,
   reads: OpenReads,
   signal: AbortSignal | undefined,
-): AsyncGenerator<Row | UnreadableRow> {
+): AsyncGenerator<(Row | UnreadableRow)[]> {
   /** Set by the header row. */
   let build: RowBuilder | undefined;
   try {
     for await (const items of records(file, config, reads, signal)) {
+      signal?.throwIfAborted();
+      const batch: (Row | UnreadableRow)[] = [];
       for (const item of items) {
         if (build === undefined) {
           if (isRecordError(item)) throw new HeaderError("header row is not valid CSV");
           build = rowBuilder(validHeader(item.fields));
           continue;
         }
-        signal?.throwIfAborted();
         if (isRecordError(item)) {
           const known = RECORD_ERRORS[item.error];
-          yield new UnreadableRow(file.display, item.line, known.code, known.reason);
+          batch.push(new UnreadableRow(file.display, item.line, known.code, known.reason));
           continue;
         }
-        yield build(item.fields, 0);
+        batch.push(build(item.fields, 0));
       }
+      if (batch.length > 0) yield batch;
     }
   } catch (error) {
     signal?.throwIfAborted();

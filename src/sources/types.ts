@@ -75,6 +75,12 @@ export interface Source {
    * stream goes on; anything that stops the whole read rejects with a `SourceError`.
    */
   rows(options?: RowsOptions): AsyncIterable<Row | UnreadableRow>;
+  /**
+   * The same rows as `rows()`, a block at a time, for sources that read in blocks (a file's 64 KiB
+   * reads): the reader awaits once a block instead of once a row. Optional: sources without it are
+   * read through `rows()`.
+   */
+  batches?(options?: RowsOptions): AsyncIterable<readonly (Row | UnreadableRow)[]>;
   /** Proves the source is reachable and the query or files are readable, without reading the rows. */
   check(): Promise<SourceCheck>;
   /** Releases whatever an unfinished `rows()` still holds (connections, cursors, file handles). */

@@ -19,6 +19,8 @@ export class OutcomeRecorder {
   readonly #runId: RunId;
   readonly #onWritten: ((outcomes: readonly Outcome[]) => void) | undefined;
   #groups = new Map<string, Group>();
+  /** The group the last outcome went to. */
+  #last: Group | undefined;
   #buffered = 0;
   #writing: Promise<void> = Promise.resolve();
 
@@ -30,11 +32,16 @@ export class OutcomeRecorder {
   }
 
   add(outcome: Outcome, datasetId?: string, fbtraceId?: string): void {
-    const id = `${datasetId ?? ""}\u0000${fbtraceId ?? ""}`;
-    let group = this.#groups.get(id);
-    if (group === undefined) {
-      group = { datasetId, fbtraceId, outcomes: [] };
-      this.#groups.set(id, group);
+    // An answer's thousand outcomes come one after another: the group is looked up once for them.
+    let group = this.#last;
+    if (group === undefined || group.datasetId !== datasetId || group.fbtraceId !== fbtraceId) {
+      const id = `${datasetId ?? ""}\u0000${fbtraceId ?? ""}`;
+      group = this.#groups.get(id);
+      if (group === undefined) {
+        group = { datasetId, fbtraceId, outcomes: [] };
+        this.#groups.set(id, group);
+      }
+      this.#last = group;
     }
     group.outcomes.push(outcome);
     this.#buffered++;
@@ -48,6 +55,7 @@ export class OutcomeRecorder {
   async flush(): Promise<void> {
     const groups = [...this.#groups.values()];
     this.#groups = new Map();
+    this.#last = undefined;
     this.#buffered = 0;
     const previous = this.#writing;
     this.#writing = previous.then(() => this.#write(groups));

@@ -1,7 +1,7 @@
 // A source's rows in chunks, each with its ledger key: what the run judges against the ledger.
 import type { Outcome } from "../ledger/index.ts";
 import { type Row, RowKeyError } from "../mapping/index.ts";
-import { isUnreadable, type UnreadableRow } from "../sources/index.ts";
+import { isUnreadable, type RowsOptions, type Source, type UnreadableRow } from "../sources/index.ts";
 import type { HeldRow } from "./stage-protocol.ts";
 
 export interface ReadChunk {
@@ -13,14 +13,23 @@ export interface ReadChunk {
   readonly outcomes: Outcome[];
 }
 
+type Item = Row | UnreadableRow;
+
 export class ChunkReader {
-  readonly #rows: AsyncIterator<Row | UnreadableRow>;
+  /** The source's blocks of rows, when it reads in blocks; otherwise its rows one by one. */
+  readonly #batches: AsyncIterator<readonly Item[]> | undefined;
+  readonly #rows: AsyncIterator<Item> | undefined;
   readonly #rowKey: (row: Row) => string;
   readonly #chunkRows: number;
+  /** The block being read, and the next row of it. */
+  #batch: readonly Item[] = [];
+  #next = 0;
   #rowNumber = 0;
 
-  constructor(rows: AsyncIterable<Row | UnreadableRow>, rowKey: (row: Row) => string, chunkRows: number) {
-    this.#rows = rows[Symbol.asyncIterator]();
+  constructor(source: Source, options: RowsOptions, rowKey: (row: Row) => string, chunkRows: number) {
+    const batches = source.batches?.(options);
+    this.#batches = batches?.[Symbol.asyncIterator]();
+    this.#rows = batches === undefined ? source.rows(options)[Symbol.asyncIterator]() : undefined;
     this.#rowKey = rowKey;
     this.#chunkRows = chunkRows;
   }
@@ -31,11 +40,21 @@ export class ChunkReader {
     const outcomes: Outcome[] = [];
     let rows = 0;
     while (rows < this.#chunkRows) {
-      const next = await this.#rows.next();
-      if (next.done) break;
+      let item: Item;
+      if (this.#next < this.#batch.length) item = this.#batch[this.#next++] as Item;
+      else if (this.#batches !== undefined) {
+        const next = await this.#batches.next();
+        if (next.done) break;
+        this.#batch = next.value;
+        this.#next = 0;
+        continue;
+      } else {
+        const next = await (this.#rows as AsyncIterator<Item>).next();
+        if (next.done) break;
+        item = next.value;
+      }
       rows++;
       const rowNumber = ++this.#rowNumber;
-      const item = next.value;
       if (isUnreadable(item)) {
         outcomes.push({
           key: `unreadable:${item.file}:${item.line}`,

@@ -243,3 +243,42 @@ test("csv: a line longer than what is held back, cut inside a character, and the
     [long, "Zoë€", "plain", long, "Köln"],
   );
 });
+
+test("csv: batches() hands over each read's rows as one block, the same rows as rows(), unreadable ones in place", async (t) => {
+  const dir = await tempDir(t);
+  const lines = ["id,payload"];
+  for (let i = 0; i < 20_000; i++) lines.push(i === 7_000 ? `${i},x,extra` : `${i},${"x".repeat(40)}`);
+  await writeFile(join(dir, "big.csv"), `${lines.join("\n")}\n`);
+  const source = openSource({ kind: "csv", path: "big.csv" }, { cwd: dir });
+  const { batches } = source;
+  assert.ok(batches, "the csv source reads in blocks");
+  const blocks = [];
+  for await (const block of batches()) blocks.push(block);
+  const items = [];
+  for await (const item of source.rows()) items.push(item);
+  // ~900 KB in reads of 64 KiB: more than one block, none larger than a read's worth of records.
+  assert.ok(blocks.length > 10, `${blocks.length} blocks`);
+  for (const block of blocks)
+    assert.ok(block.length > 0 && block.length <= 65_536 / 44 + 1, `${block.length} rows`);
+  assert.deepEqual(blocks.flat(), items);
+  assert.equal(items.length, 20_000);
+  const unreadable = items.filter(isUnreadable);
+  assert.deepEqual(
+    unreadable.map((u) => `${u.code}@${u.line}`),
+    ["csv.field_count@7002"],
+  );
+  const bad = items[7_000];
+  assert.ok(bad !== undefined && isUnreadable(bad), "the bad record in its place");
+
+  // Aborted between blocks: the next one is not handed over.
+  const controller = new AbortController();
+  let seen = 0;
+  await assert.rejects(
+    (async () => {
+      for await (const _ of batches({ signal: controller.signal })) if (++seen === 2) controller.abort();
+    })(),
+    { name: "AbortError" },
+  );
+  assert.equal(seen, 2);
+  await source.close();
+});
