@@ -4,8 +4,11 @@
 // itself (`--role sync`), whose own maxRSS and CPU are reported. The emulator runs as `capi-sync
 // emulator` does (the bin's flags and the command's, src/cli/heap-flags.ts); its CPU and peak RSS
 // are reported too, since it shares the machine. Prints one JSON line.
-//   node bench/sync.ts [--rows 1000000] [--seed 1] [--runs 1] [--window 8] [--source csv|duckdb]
-//                      [--inline] [--node-flags="--max-semi-space-size=4"] [--cpu-prof DIR] [--rerun]
+//   node bench/sync.ts [--rows 1000000] [--seed 1] [--runs 1] [--window 8]
+//                      [--source csv|duckdb|postgres|mysql|sqlite] [--inline]
+//                      [--node-flags="--max-semi-space-size=4"] [--cpu-prof DIR] [--rerun]
+// --source: how the same rows are read. duckdb: a query over the CSV; postgres, mysql, sqlite: the
+//   CSV loaded once into a table of the machine's server or a SQLite file (bench/source-tables.ts).
 // --inline: no worker thread (runConnection's `worker: false`), for comparison.
 // --node-flags: Node/V8 flags for the sync process, reported in the output; by default the ones the
 //   bin starts Node with (src/cli/heap-flags.ts), so the process is sized as a user's `sync` is.
@@ -27,6 +30,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { MAIN_HEAP_FLAGS, useEmulatorHeap } from "../src/cli/heap-flags.ts";
 import { MESSY_ROW_COLUMNS, type MessyRow, messyRows } from "./messy-rows.ts";
+import { ensureTable, TABLE_KINDS, type TableKind } from "./source-tables.ts";
 
 const DATASET = "1234567890";
 const TOKEN = "test-token";
@@ -46,7 +50,7 @@ const { values: args } = parseArgs({
     inline: { type: "boolean", default: false },
     "node-flags": { type: "string", default: MAIN_HEAP_FLAGS.join(" ") },
     role: { type: "string", default: "main" },
-    csv: { type: "string" },
+    "source-config": { type: "string" },
     url: { type: "string" },
     ledger: { type: "string" },
   },
@@ -100,14 +104,7 @@ async function syncRole(): Promise<void> {
   const { connectionSchema } = await import("../src/config/schema.ts");
   const { openLedger } = await import("../src/ledger/index.ts");
   const { runConnection } = await import("../src/sync/run.ts");
-  const csv = args.csv as string;
-  const source =
-    args.source === "duckdb"
-      ? {
-          kind: "duckdb",
-          query: `SELECT * FROM read_csv('${csv}', header = true, all_varchar = true)`,
-        }
-      : { kind: "csv", path: csv };
+  const source = JSON.parse(args["source-config"] as string) as unknown;
   const connection = connectionSchema.parse({
     source,
     key: "order_id",
@@ -205,6 +202,7 @@ async function benchOnce(
   rows: number,
   { warmUp = false } = {},
 ): Promise<Record<string, unknown>> {
+  const source = await sourceConfig(csv);
   const emulator = fork(new URL(import.meta.url).pathname, ["--role", "emulator"], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     // Started as `capi-sync emulator` is: the bin's flags here, the command's own in the role.
@@ -224,8 +222,8 @@ async function benchOnce(
       [
         "--role",
         "sync",
-        "--csv",
-        csv,
+        "--source-config",
+        JSON.stringify(source),
         "--url",
         url,
         "--ledger",
@@ -298,6 +296,18 @@ async function benchOnce(
     if (emulator.connected) emulator.kill();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The source that reads the bench's rows, by `--source`. */
+async function sourceConfig(csv: string): Promise<Record<string, unknown>> {
+  const kind = String(args.source);
+  if (kind === "csv") return { kind, path: csv };
+  if (kind === "duckdb") {
+    return { kind, query: `SELECT * FROM read_csv('${csv}', header = true, all_varchar = true)` };
+  }
+  if (!TABLE_KINDS.includes(kind as TableKind)) throw new Error(`unknown --source ${kind}`);
+  const { at } = JSON.parse(readFileSync(`${csv}.json`, "utf8")) as { at: number };
+  return (await ensureTable(kind as TableKind, csv, CSV_HEADER, at)).source;
 }
 
 /** Writes the CSV unless a file with the same rows and seed, recent enough, is already there. */
