@@ -22,21 +22,18 @@
 // what a first run costs (which strips every file and also writes the cache).
 import { fork } from "node:child_process";
 import { once } from "node:events";
-import { createWriteStream, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import module from "node:module";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { MAIN_HEAP_FLAGS, useEmulatorHeap } from "../src/cli/heap-flags.ts";
-import { MESSY_ROW_COLUMNS, type MessyRow, messyRows } from "./messy-rows.ts";
-import { ensureTable, TABLE_KINDS, type TableKind } from "./source-tables.ts";
+import { benchSource, ensureCsv } from "./bench-data.ts";
 
 const DATASET = "1234567890";
 const TOKEN = "test-token";
 const HERE = new URL(".", import.meta.url).pathname;
-/** Event times reach 6 days back; a file older than this would carry events Meta no longer takes. */
-const MAX_DATA_AGE_MS = 12 * 3600_000;
 
 const { values: args } = parseArgs({
   options: {
@@ -55,20 +52,6 @@ const { values: args } = parseArgs({
     ledger: { type: "string" },
   },
 });
-
-/** The messy row's customer fields under the `columns` preset's column names. */
-const CSV_NAMES: Partial<Record<keyof MessyRow, string>> = {
-  em: "email",
-  ph: "phone",
-  fn: "first_name",
-  ln: "last_name",
-  ct: "city",
-  st: "state",
-  zp: "zip",
-  db: "date_of_birth",
-  ge: "gender",
-};
-const CSV_HEADER = ["order_id", ...MESSY_ROW_COLUMNS.map((c) => CSV_NAMES[c] ?? c)];
 
 interface SyncResult {
   readonly report: Record<string, unknown> & { delivered: number; rows: number; status: string };
@@ -202,7 +185,7 @@ async function benchOnce(
   rows: number,
   { warmUp = false } = {},
 ): Promise<Record<string, unknown>> {
-  const source = await sourceConfig(csv);
+  const source = await benchSource(String(args.source), csv);
   const emulator = fork(new URL(import.meta.url).pathname, ["--role", "emulator"], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     // Started as `capi-sync emulator` is: the bin's flags here, the command's own in the role.
@@ -296,48 +279,6 @@ async function benchOnce(
     if (emulator.connected) emulator.kill();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** The source that reads the bench's rows, by `--source`. */
-async function sourceConfig(csv: string): Promise<Record<string, unknown>> {
-  const kind = String(args.source);
-  if (kind === "csv") return { kind, path: csv };
-  if (kind === "duckdb") {
-    return { kind, query: `SELECT * FROM read_csv('${csv}', header = true, all_varchar = true)` };
-  }
-  if (!TABLE_KINDS.includes(kind as TableKind)) throw new Error(`unknown --source ${kind}`);
-  const { at } = JSON.parse(readFileSync(`${csv}.json`, "utf8")) as { at: number };
-  return (await ensureTable(kind as TableKind, csv, CSV_HEADER, at)).source;
-}
-
-/** Writes the CSV unless a file with the same rows and seed, recent enough, is already there. */
-async function ensureCsv(rows: number, seed: number): Promise<string> {
-  const dir = join(HERE, ".data");
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, `messy-${rows}-seed${seed}.csv`);
-  const stamp = `${path}.json`;
-  if (existsSync(path) && existsSync(stamp)) {
-    const made = JSON.parse(readFileSync(stamp, "utf8")) as { rows: number; seed: number; at: number };
-    if (made.rows === rows && made.seed === seed && Date.now() - made.at < MAX_DATA_AGE_MS) return path;
-  }
-  const at = Date.now();
-  const out = createWriteStream(path);
-  out.write(`${CSV_HEADER.join(",")}\n`);
-  let index = 0;
-  for (const row of messyRows(rows, { seed, now: Math.floor(at / 1000) })) {
-    const fields = [`ORD-${index++}`, ...MESSY_ROW_COLUMNS.map((c) => csvField(row[c]))];
-    if (!out.write(`${fields.join(",")}\n`)) await once(out, "drain");
-  }
-  out.end();
-  await once(out, "finish");
-  writeFileSync(stamp, JSON.stringify({ rows, seed, at }));
-  return path;
-}
-
-function csvField(value: unknown): string {
-  const text =
-    typeof value === "string" ? value : typeof value === "number" ? String(value) : JSON.stringify(value);
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /**
