@@ -1,5 +1,5 @@
 // What reading costs, per source kind: the bench's rows (bench/bench-data.ts) read into the sync's
-// chunks (sync/row-chunks.ts, keys included) and dropped; no mapping, ledger or delivery. Each run
+// chunks (sync/row-chunks.ts, of the run's size, keys included) and dropped; no mapping, ledger or delivery. Each run
 // is a process of its own, whose CPU and peak RSS are reported. Prints one JSON line per run.
 //   node bench/read.ts [--rows 1000000] [--seed 1] [--runs 3] [--source csv|duckdb|postgres|mysql|sqlite]
 import { fork } from "node:child_process";
@@ -29,8 +29,9 @@ interface ReadResult {
 async function readRole(): Promise<void> {
   const { openSource } = await import("../src/sources/index.ts");
   const { ChunkReader } = await import("../src/sync/row-chunks.ts");
+  const { CHUNK_ROWS } = await import("../src/sync/run.ts");
   const source = openSource(JSON.parse(args["source-config"] as string), { cwd: process.cwd() });
-  const reader = new ChunkReader(source, {}, (row) => String(row.order_id), 1000);
+  const reader = new ChunkReader(source, {}, (row) => String(row.order_id), CHUNK_ROWS);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   let rows = 0;

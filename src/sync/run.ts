@@ -43,7 +43,7 @@ import {
  * delivery, so rows die young on both threads: a chunk that waits outlives V8's young generation,
  * and the old generation then fills with rows that are garbage by the time it is collected.
  */
-const CHUNK_ROWS = 256;
+export const CHUNK_ROWS = 256;
 /** Chunks of rows sent to the stage and not yet taken by its client. */
 const CHUNKS_AHEAD = 3;
 /**
