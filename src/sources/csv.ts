@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
+import { rowsOfBlocks } from "./blocks.ts";
 import {
   type CsvItem,
   type CsvRecordErrorCode,
@@ -12,11 +13,11 @@ import { sourceLabel } from "./labels.ts";
 import { type OpenReads, openReads } from "./lifecycle.ts";
 import { type RowBuilder, rowBuilder } from "./row-builder.ts";
 import {
+  type BlockSource,
   type CsvSourceConfig,
   type OpenSourceOptions,
   type Row,
   type RowsOptions,
-  type Source,
   SourceError,
   UnreadableRow,
 } from "./types.ts";
@@ -40,7 +41,7 @@ const READ_CHUNK_BYTES = 1 << 16;
 
 class HeaderError extends Error {}
 
-export function openCsv(config: CsvSourceConfig, { cwd }: OpenSourceOptions): Source {
+export function openCsv(config: CsvSourceConfig, { cwd }: OpenSourceOptions): BlockSource {
   const label = sourceLabel(config);
   const reads = openReads();
   async function* batches(options?: RowsOptions): AsyncGenerator<(Row | UnreadableRow)[]> {
@@ -53,15 +54,7 @@ export function openCsv(config: CsvSourceConfig, { cwd }: OpenSourceOptions): So
     kind: "csv",
     describe: () => label,
     batches,
-    async *rows(options) {
-      const signal = options?.signal;
-      for await (const batch of batches(options)) {
-        for (const row of batch) {
-          signal?.throwIfAborted();
-          yield row;
-        }
-      }
-    },
+    rows: (options) => rowsOfBlocks(batches(options), options?.signal),
     async check() {
       const files = await resolveFiles(config.path, cwd, label);
       let first: { file: SourceFile; columns: string[] } | undefined;

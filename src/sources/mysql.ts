@@ -1,10 +1,18 @@
 import type { Readable } from "node:stream";
 import mysql, { type Connection, type FieldPacket } from "mysql2";
+import { rowsOfBlocks } from "./blocks.ts";
 import { sourceLabel } from "./labels.ts";
 import { abortable, openReads, whenAborted } from "./lifecycle.ts";
 import { secretsOfUrl } from "./redact.ts";
 import { assertDistinctColumns, driverError } from "./sql.ts";
-import type { MysqlSourceConfig, OpenSourceOptions, Row, Source, SourceErrorCode } from "./types.ts";
+import type {
+  BlockSource,
+  MysqlSourceConfig,
+  OpenSourceOptions,
+  Row,
+  RowsOptions,
+  SourceErrorCode,
+} from "./types.ts";
 
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Rows mysql2 buffers before it pauses the socket (and so the server). */
@@ -39,55 +47,58 @@ function classify(code: string | undefined): SourceErrorCode {
   return (code && ERROR_CODES[code]) || "read";
 }
 
-export function openMysql(config: MysqlSourceConfig, _options: OpenSourceOptions): Source {
+export function openMysql(config: MysqlSourceConfig, _options: OpenSourceOptions): BlockSource {
   const label = sourceLabel(config);
   const secrets = secretsOfUrl(config.url);
   const reads = openReads();
   const fail = (error: unknown) => driverError(label, error, classify, secrets);
 
+  async function* batches(options?: RowsOptions): AsyncGenerator<Row[]> {
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    const connection = newConnection(config.url);
+    let stream: Readable | undefined;
+    let finished = false;
+    // A server keeps running a query whose client has gone until the query ends by itself:
+    // stopping early kills the query from a second connection, then cuts this one.
+    let stopping: Promise<void> | undefined;
+    const stop = (reason?: unknown) => {
+      stopping ??= (async () => {
+        const running = stream !== undefined && !finished;
+        stream?.destroy(reason as Error | undefined);
+        connection.destroy();
+        if (running && connection.threadId !== null) await killQuery(config.url, connection.threadId);
+      })();
+      return stopping;
+    };
+    const untrack = reads.track(stop);
+    const stopOnAbort = whenAborted(signal, () => void stop(signal?.reason));
+    try {
+      await abortable(prepareSession(connection), signal);
+      // mysql2 pauses the socket when this stream's buffer is full: the server waits with us.
+      stream = connection.query(config.query).stream({ highWaterMark: STREAM_HIGH_WATER_MARK });
+      for await (const block of blocksOf(stream, STREAM_HIGH_WATER_MARK)) {
+        signal?.throwIfAborted();
+        yield block;
+      }
+      await abortable(run(connection, "COMMIT"), signal);
+      finished = true;
+    } catch (error) {
+      signal?.throwIfAborted();
+      throw fail(error);
+    } finally {
+      stopOnAbort();
+      untrack();
+      if (finished) connection.end(() => {});
+      else await stop();
+    }
+  }
+
   return {
     kind: "mysql",
     describe: () => label,
-    async *rows(options) {
-      const signal = options?.signal;
-      signal?.throwIfAborted();
-      const connection = newConnection(config.url);
-      let stream: Readable | undefined;
-      let finished = false;
-      // A server keeps running a query whose client has gone until the query ends by itself:
-      // stopping early kills the query from a second connection, then cuts this one.
-      let stopping: Promise<void> | undefined;
-      const stop = (reason?: unknown) => {
-        stopping ??= (async () => {
-          const running = stream !== undefined && !finished;
-          stream?.destroy(reason as Error | undefined);
-          connection.destroy();
-          if (running && connection.threadId !== null) await killQuery(config.url, connection.threadId);
-        })();
-        return stopping;
-      };
-      const untrack = reads.track(stop);
-      const stopOnAbort = whenAborted(signal, () => void stop(signal?.reason));
-      try {
-        await abortable(prepareSession(connection), signal);
-        // mysql2 pauses the socket when this stream's buffer is full: the server waits with us.
-        stream = connection.query(config.query).stream({ highWaterMark: STREAM_HIGH_WATER_MARK });
-        for await (const row of stream) {
-          signal?.throwIfAborted();
-          yield row as Row;
-        }
-        await abortable(run(connection, "COMMIT"), signal);
-        finished = true;
-      } catch (error) {
-        signal?.throwIfAborted();
-        throw fail(error);
-      } finally {
-        stopOnAbort();
-        untrack();
-        if (finished) connection.end(() => {});
-        else await stop();
-      }
-    },
+    batches,
+    rows: (options) => rowsOfBlocks(batches(options), options?.signal),
     async check() {
       const connection = newConnection(config.url);
       try {
@@ -103,6 +114,26 @@ export function openMysql(config: MysqlSourceConfig, _options: OpenSourceOptions
     },
     close: () => reads.releaseAll(),
   };
+}
+
+/**
+ * The rows the stream holds, as blocks of up to `size`: each waits for one row, then takes what is
+ * already buffered without waiting again.
+ */
+async function* blocksOf(stream: Readable, size: number): AsyncGenerator<Row[]> {
+  const rows = stream[Symbol.asyncIterator]();
+  while (true) {
+    const first = await rows.next();
+    if (first.done) return;
+    const block: Row[] = [first.value as Row];
+    while (block.length < size) {
+      // read() gives the buffered rows, then null; it resumes the paused socket once the buffer is low.
+      const row = stream.read() as Row | null;
+      if (row === null) break;
+      block.push(row);
+    }
+    yield block;
+  }
 }
 
 function newConnection(url: string): Connection {

@@ -1,5 +1,6 @@
 import pg from "pg";
 import Cursor from "pg-cursor";
+import { rowsOfBlocks } from "./blocks.ts";
 import { sourceLabel } from "./labels.ts";
 import { openReads, whenAborted } from "./lifecycle.ts";
 import { secretsOfUrl } from "./redact.ts";
@@ -10,7 +11,14 @@ import {
   probeQuery,
   withoutTrailingSemicolons,
 } from "./sql.ts";
-import type { OpenSourceOptions, PostgresSourceConfig, Row, Source, SourceErrorCode } from "./types.ts";
+import type {
+  BlockSource,
+  OpenSourceOptions,
+  PostgresSourceConfig,
+  Row,
+  RowsOptions,
+  SourceErrorCode,
+} from "./types.ts";
 import { integerFromText } from "./values.ts";
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -61,45 +69,46 @@ function classify(code: string | undefined, message: string): SourceErrorCode {
   return /timeout|terminated unexpectedly/i.test(message) ? "unreachable" : "read";
 }
 
-export function openPostgres(config: PostgresSourceConfig, _options: OpenSourceOptions): Source {
+export function openPostgres(config: PostgresSourceConfig, _options: OpenSourceOptions): BlockSource {
   const label = sourceLabel(config);
   const secrets = secretsOfUrl(config.url);
   const batchSize = config.batch_size ?? DEFAULT_BATCH_SIZE;
   const reads = openReads();
   const fail = (error: unknown) => driverError(label, error, classify, secrets);
 
+  async function* batches(options?: RowsOptions): AsyncGenerator<Row[]> {
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    const connection = newConnection(config.url);
+    const untrack = reads.track(connection.stop);
+    const stopOnAbort = whenAborted(signal, () => void connection.stop());
+    try {
+      await connection.begin();
+      const cursor = connection.client.query(new Cursor<Row>(config.query, undefined, { types: TYPES }));
+      while (true) {
+        // The server-side cursor hands over `batchSize` rows per round trip, only when asked.
+        const batch = await cursor.read(batchSize);
+        if (batch.length === 0) break;
+        signal?.throwIfAborted();
+        yield batch;
+      }
+      await cursor.close();
+      await connection.client.query("COMMIT");
+    } catch (error) {
+      signal?.throwIfAborted();
+      throw fail(error);
+    } finally {
+      stopOnAbort();
+      untrack();
+      await connection.end();
+    }
+  }
+
   return {
     kind: "postgres",
     describe: () => label,
-    async *rows(options) {
-      const signal = options?.signal;
-      signal?.throwIfAborted();
-      const connection = newConnection(config.url);
-      const untrack = reads.track(connection.stop);
-      const stopOnAbort = whenAborted(signal, () => void connection.stop());
-      try {
-        await connection.begin();
-        const cursor = connection.client.query(new Cursor<Row>(config.query, undefined, { types: TYPES }));
-        while (true) {
-          // The server-side cursor hands over `batchSize` rows per round trip, only when asked.
-          const batch = await cursor.read(batchSize);
-          if (batch.length === 0) break;
-          for (const row of batch) {
-            signal?.throwIfAborted();
-            yield row;
-          }
-        }
-        await cursor.close();
-        await connection.client.query("COMMIT");
-      } catch (error) {
-        signal?.throwIfAborted();
-        throw fail(error);
-      } finally {
-        stopOnAbort();
-        untrack();
-        await connection.end();
-      }
-    },
+    batches,
+    rows: (options) => rowsOfBlocks(batches(options), options?.signal),
     async check() {
       const connection = newConnection(config.url);
       try {

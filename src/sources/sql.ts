@@ -2,7 +2,7 @@
 import { redactText, withoutQuotedValues } from "./redact.ts";
 import { SourceError, type SourceErrorCode } from "./types.ts";
 
-/** Rows fetched per round trip by cursor-based SQL sources, unless configured. */
+/** Rows per block of the SQL sources that choose it: a cursor's round trip (unless configured), SQLite's steps. */
 export const DEFAULT_BATCH_SIZE = 1000;
 
 /** The user's query as a derived table returning no row: the server plans it and reports its columns. */

@@ -77,7 +77,8 @@ export interface Source {
   rows(options?: RowsOptions): AsyncIterable<Row | UnreadableRow>;
   /**
    * The same rows as `rows()`, a block at a time, for sources that read in blocks (a file's 64 KiB
-   * reads): the reader awaits once a block instead of once a row. Optional: sources without it are
+   * reads, a cursor's fetch, a query engine's chunk): the reader awaits once a block instead of once
+   * a row. An aborted signal stops the read before the next block. Optional: sources without it are
    * read through `rows()`.
    */
   batches?(options?: RowsOptions): AsyncIterable<readonly (Row | UnreadableRow)[]>;
@@ -87,6 +88,11 @@ export interface Source {
   close(): Promise<void>;
   /** For logs and reports: kind and location, credentials masked. */
   describe(): string;
+}
+
+/** A source that reads in blocks: every kind but NDJSON, which reads line by line. */
+export interface BlockSource extends Source {
+  batches(options?: RowsOptions): AsyncIterable<readonly (Row | UnreadableRow)[]>;
 }
 
 /**

@@ -217,3 +217,52 @@ test("duckdb: break and abort stop a long stream promptly", async (t) => {
   assert.equal(seen, 3000);
   assert.ok(Date.now() - started < 3000, "50M rows were not read");
 });
+
+test("duckdb: text columns read packed keep every value exactly, in column and row order", async () => {
+  // Several text columns around typed ones: the source packs the text into one JSON list per row.
+  const query = `
+    SELECT * FROM (VALUES
+      (2, 'quote " and \\ back', 12.50::DECIMAL(10,2), '', 'tab	and
+newline', 9007199254740993::BIGINT, 'Zoë 🎉 e\u0301 ✓'),
+      (1, NULL, NULL, 'x', NULL, NULL, chr(1) || chr(31) || '</script>')
+    ) AS t(n, "first ""quoted"" name", amount, empty, multi, big, unicode)
+    ORDER BY n -- a trailing comment`;
+  const { rows } = await readAll(openSource({ kind: "duckdb", query }, { cwd: "/" }));
+  assert.deepEqual(rows, [
+    {
+      n: 1,
+      'first "quoted" name': null,
+      amount: null,
+      empty: "x",
+      multi: null,
+      big: null,
+      unicode: "\u0001\u001f</script>",
+    },
+    {
+      n: 2,
+      'first "quoted" name': 'quote " and \\ back',
+      amount: "12.50",
+      empty: "",
+      multi: "tab\tand\nnewline",
+      big: "9007199254740993",
+      unicode: "Zoë 🎉 e\u0301 ✓",
+    },
+  ]);
+  assert.deepEqual(Object.keys(rows[0] as Row), [
+    "n",
+    'first "quoted" name',
+    "amount",
+    "empty",
+    "multi",
+    "big",
+    "unicode",
+  ]);
+});
+
+test("duckdb: a query repeating a column name is read as before, the last value winning", async () => {
+  const { rows } = await readAll(
+    openSource({ kind: "duckdb", query: "SELECT 'a' AS x, 'b' AS y, 'c' AS x" }, { cwd: "/" }),
+  );
+  assert.equal(rows.length, 1);
+  assert.equal((rows[0] as Row).y, "b");
+});

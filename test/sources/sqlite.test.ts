@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
-import { test } from "node:test";
-import { openSource, type Row, SourceError } from "../../src/sources/index.ts";
+import { DatabaseSync, StatementSync } from "node:sqlite";
+import { type TestContext, test } from "node:test";
+import { openSource, type Row, type Source, SourceError } from "../../src/sources/index.ts";
 import { readAll, tempDir } from "./support.ts";
 
 function createDatabase(file: string, sql: string): void {
@@ -28,7 +28,29 @@ function writable(file: string): boolean {
   }
 }
 
-test("sqlite: values follow the value model (integers exact, text timestamps stay text)", async (t) => {
+/** Node before 22.16 has no `setReturnArrays`: the source then reads result objects. */
+async function withoutReturnArrays<T>(read: () => Promise<T>): Promise<T> {
+  const own = Object.getOwnPropertyDescriptor(StatementSync.prototype, "setReturnArrays");
+  Object.defineProperty(StatementSync.prototype, "setReturnArrays", { value: undefined, configurable: true });
+  try {
+    return await read();
+  } finally {
+    if (own) Object.defineProperty(StatementSync.prototype, "setReturnArrays", own);
+  }
+}
+
+for (const node of ["this Node", "Node without setReturnArrays"]) {
+  test(`sqlite: values follow the value model (integers exact, text timestamps stay text), ${node}`, async (t) => {
+    const read = (source: Source) =>
+      node === "this Node" ? readAll(source) : withoutReturnArrays(() => readAll(source));
+    await valueModel(t, read);
+  });
+}
+
+async function valueModel(
+  t: TestContext,
+  read: (source: Source) => ReturnType<typeof readAll>,
+): Promise<void> {
   const dir = await tempDir(t);
   createDatabase(
     join(dir, "shop.db"),
@@ -40,7 +62,7 @@ test("sqlite: values follow the value model (integers exact, text timestamps sta
     { kind: "sqlite", path: "shop.db", query: "SELECT * FROM orders ORDER BY id" },
     { cwd: dir },
   );
-  const { rows } = await readAll(source);
+  const { rows } = await read(source);
   assert.deepEqual(rows, [
     {
       id: 1,
@@ -54,7 +76,8 @@ test("sqlite: values follow the value model (integers exact, text timestamps sta
     { id: 2, big: 42, total: null, at: null, email: null, name: null, raw: null },
   ]);
   assert.deepEqual(await source.check(), { columns: ["id", "big", "total", "at", "email", "name", "raw"] });
-});
+  assert.equal(Object.getPrototypeOf(rows[0]), Object.prototype, "plain objects, as every source's rows");
+}
 
 test("sqlite: the database is opened read-only", async (t) => {
   const dir = await tempDir(t);
