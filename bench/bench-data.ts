@@ -4,6 +4,7 @@ import { once } from "node:events";
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { openSource } from "../src/sources/index.ts";
 import { MESSY_ROW_COLUMNS, type MessyRow, messyRows } from "./messy-rows.ts";
 import { ensureTable, TABLE_KINDS, type TableKind } from "./source-tables.ts";
 
@@ -31,9 +32,26 @@ export async function benchSource(kind: string, csv: string): Promise<Record<str
   if (kind === "duckdb") {
     return { kind, query: `SELECT * FROM read_csv('${csv}', header = true, all_varchar = true)` };
   }
-  if (!TABLE_KINDS.includes(kind as TableKind)) throw new Error(`unknown --source ${kind}`);
   const { at } = JSON.parse(readFileSync(`${csv}.json`, "utf8")) as { at: number };
+  if (kind === "ndjson") return { kind, path: await ensureNdjson(csv, at) };
+  if (!TABLE_KINDS.includes(kind as TableKind)) throw new Error(`unknown --source ${kind}`);
   return (await ensureTable(kind as TableKind, csv, CSV_HEADER, at)).source;
+}
+
+/** The CSV's rows as JSON lines (empty fields left out), written once per CSV. */
+async function ensureNdjson(csv: string, at: number): Promise<string> {
+  const path = `${csv}.ndjson`;
+  const stamp = `${path}.json`;
+  if (existsSync(path) && existsSync(stamp) && JSON.parse(readFileSync(stamp, "utf8")).at === at) return path;
+  const out = createWriteStream(path);
+  for await (const row of openSource({ kind: "csv", path: csv }, { cwd: "/" }).rows()) {
+    const line = JSON.stringify(row, (_key, value) => (value === "" || value === null ? undefined : value));
+    if (!out.write(`${line}\n`)) await once(out, "drain");
+  }
+  out.end();
+  await once(out, "finish");
+  writeFileSync(stamp, JSON.stringify({ at }));
+  return path;
 }
 
 /** Writes the CSV unless a file with the same rows and seed, recent enough, is already there. */

@@ -1,7 +1,7 @@
 // What reading costs, per source kind: the bench's rows (bench/bench-data.ts) read into the sync's
 // chunks (sync/row-chunks.ts, of the run's size, keys included) and dropped; no mapping, ledger or delivery. Each run
 // is a process of its own, whose CPU and peak RSS are reported. Prints one JSON line per run.
-//   node bench/read.ts [--rows 1000000] [--seed 1] [--runs 3] [--source csv|duckdb|postgres|mysql|sqlite]
+//   node bench/read.ts [--rows 1000000] [--seed 1] [--runs 3] [--source csv|ndjson|duckdb|postgres|mysql|sqlite]
 import { fork } from "node:child_process";
 import { once } from "node:events";
 import { parseArgs } from "node:util";

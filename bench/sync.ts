@@ -5,10 +5,11 @@
 // emulator` does (the bin's flags and the command's, src/cli/heap-flags.ts); its CPU and peak RSS
 // are reported too, since it shares the machine. Prints one JSON line.
 //   node bench/sync.ts [--rows 1000000] [--seed 1] [--runs 1] [--window 8]
-//                      [--source csv|duckdb|postgres|mysql|sqlite] [--inline]
+//                      [--source csv|ndjson|duckdb|postgres|mysql|sqlite] [--inline]
 //                      [--node-flags="--max-semi-space-size=4"] [--cpu-prof DIR] [--rerun]
-// --source: how the same rows are read. duckdb: a query over the CSV; postgres, mysql, sqlite: the
-//   CSV loaded once into a table of the machine's server or a SQLite file (bench/source-tables.ts).
+// --source: how the same rows are read (bench/bench-data.ts). ndjson: the CSV's rows as JSON lines;
+//   duckdb: a query over the CSV; postgres, mysql, sqlite: the CSV loaded once into a table of the
+//   machine's server or a SQLite file (bench/source-tables.ts).
 // --inline: no worker thread (runConnection's `worker: false`), for comparison.
 // --node-flags: Node/V8 flags for the sync process, reported in the output; by default the ones the
 //   bin starts Node with (src/cli/heap-flags.ts), so the process is sized as a user's `sync` is.
