@@ -15,6 +15,7 @@ test("ndjson: each line is one object with JSON's types, integers beyond 2^53 as
       '{"id":2,"nested":{"em":["a@b.c"]},"ok":true}\r',
       "   ",
       '{"id":3}',
+      '{"id":4,"items":[{"sku":12345678901234567890,"n":2}],"deep":{"a":[[-98765432109876543210]]}}',
     ].join("\n"),
   );
   const { rows, unreadable } = await readAll(
@@ -34,6 +35,7 @@ test("ndjson: each line is one object with JSON's types, integers beyond 2^53 as
     },
     { id: 2, nested: { em: ["a@b.c"] }, ok: true },
     { id: 3 },
+    { id: 4, items: [{ sku: "12345678901234567890", n: 2 }], deep: { a: [["-98765432109876543210"]] } },
   ]);
 });
 
