@@ -152,8 +152,9 @@ async function* readBlocks(
   const untrack = reads.track(session.close);
   const stopOnAbort = whenAborted(signal, () => session.connection.interrupt());
   try {
-    const reading = await abortable(textPacked(session.connection, sql), signal);
-    const result = await abortable(session.connection.stream(reading.sql), signal);
+    const packed = await abortable(textPacked(session.connection, sql), signal);
+    const result = await abortable(session.connection.stream(packed?.sql ?? sql), signal);
+    const reading = packed ?? unpacked(result.columnNames());
     const chunks = result.yieldConvertedRows(toPlain)[Symbol.asyncIterator]();
     while (true) {
       // One chunk (≤ 2048 rows) is fetched only when the consumer has taken the previous one.
@@ -183,23 +184,35 @@ interface Reading {
 /** Text columns travel packed when a query has at least this many. */
 const MIN_PACKED_COLUMNS = 2;
 
+/** The query as it is, its result rows made into rows by column name. */
+function unpacked(columns: readonly string[]): Omit<Reading, "sql"> {
+  const build = rowBuilder(columns);
+  return { row: (values) => build(values, 0) };
+}
+
 /**
- * The user's query with its text columns packed into one JSON list per row. The node API fetches
- * each string longer than 12 bytes from DuckDB's memory with a call of its own and decodes it
- * apart: ~35 CPU-µs a row of the bench's 23 text columns. One string a row and one JSON.parse
- * give the same values (JSON strings hold any text exactly, and null stays null) for a fraction.
- * Columns of other types go as they are, through our value model.
+ * The user's query with its text columns packed into one JSON list per row, when it has enough of
+ * them. The node API fetches each string longer than 12 bytes from DuckDB's memory with a call of
+ * its own and decodes it apart: ~43 CPU-µs a row of the bench's 23 text columns (bench:read). One
+ * string a row and one JSON.parse give the same values (JSON strings hold any text exactly, and
+ * null stays null) for a third of that. Columns of other types go as they are, through our value
+ * model. Undefined when the query is read as it is: few text columns, a repeated column name, or
+ * several statements (the last one's rows are read, as DuckDB streams them).
  */
-async function textPacked(connection: DuckDBConnection, sql: string): Promise<Reading> {
-  const prepared = await connection.prepare(sql);
+async function textPacked(connection: DuckDBConnection, sql: string): Promise<Reading | undefined> {
+  let prepared: Awaited<ReturnType<DuckDBConnection["prepare"]>>;
+  try {
+    prepared = await connection.prepare(sql);
+  } catch (error) {
+    if (/multiple statements/i.test(String((error as Error)?.message))) return undefined;
+    throw error;
+  }
   const columns = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
   const isText = columns.map((_, i) => prepared.columnTypeId(i) === DuckDBTypeId.VARCHAR);
   prepared.destroySync();
-  const build = rowBuilder(columns);
   const texts = columns.filter((_, i) => isText[i]);
-  if (texts.length < MIN_PACKED_COLUMNS || new Set(columns).size !== columns.length) {
-    return { sql, row: (values) => build(values, 0) };
-  }
+  if (texts.length < MIN_PACKED_COLUMNS || new Set(columns).size !== columns.length) return undefined;
+  const build = rowBuilder(columns);
   const others = columns.filter((_, i) => !isText[i]);
   const packedSql =
     `SELECT to_json([${texts.map(sqlName).join(", ")}])::VARCHAR${others.map((name) => `, ${sqlName(name)}`).join("")}` +

@@ -266,3 +266,9 @@ test("duckdb: a query repeating a column name is read as before, the last value 
   assert.equal(rows.length, 1);
   assert.equal((rows[0] as Row).y, "b");
 });
+
+test("duckdb: a query of several statements is read as DuckDB streams it, the last one's rows", async () => {
+  const query = "CREATE TABLE t AS SELECT 'x' AS a, 'y' AS b, 1 AS n; SELECT * FROM t";
+  const { rows } = await readAll(openSource({ kind: "duckdb", query }, { cwd: "/" }));
+  assert.deepEqual(rows, [{ a: "x", b: "y", n: 1 }]);
+});
