@@ -4,6 +4,7 @@ import { rowsOfBlocks } from "./blocks.ts";
 import { sourceLabel } from "./labels.ts";
 import { openReads, whenAborted } from "./lifecycle.ts";
 import { secretsOfUrl } from "./redact.ts";
+import { type RowBuilder, rowBuilder } from "./row-builder.ts";
 import {
   assertDistinctColumns,
   DEFAULT_BATCH_SIZE,
@@ -84,13 +85,20 @@ export function openPostgres(config: PostgresSourceConfig, _options: OpenSourceO
     const stopOnAbort = whenAborted(signal, () => void connection.stop());
     try {
       await connection.begin();
-      const cursor = connection.client.query(new Cursor<Row>(config.query, undefined, { types: TYPES }));
+      // Arrays, made into rows by our builder: pg's own objects are filled column by column.
+      const cursor = connection.client.query(
+        new Cursor<unknown[]>(config.query, undefined, { types: TYPES, rowMode: "array" }),
+      );
+      let build: RowBuilder | undefined;
       while (true) {
         // The server-side cursor hands over `batchSize` rows per round trip, only when asked.
-        const batch = await cursor.read(batchSize);
-        if (batch.length === 0) break;
+        const { rows, fields } = await readBlock(cursor, batchSize);
+        if (rows.length === 0) break;
         signal?.throwIfAborted();
-        yield batch;
+        build ??= rowBuilder(fields.map((field) => field.name));
+        const block: Row[] = new Array(rows.length);
+        for (let i = 0; i < rows.length; i++) block[i] = build(rows[i] as unknown[], 0);
+        yield block;
       }
       await cursor.close();
       await connection.client.query("COMMIT");
@@ -130,6 +138,19 @@ export function openPostgres(config: PostgresSourceConfig, _options: OpenSourceO
     },
     close: () => reads.releaseAll(),
   };
+}
+
+/** The next rows of the cursor, with the result's columns (none once the cursor is done). */
+function readBlock(
+  cursor: Cursor<unknown[]>,
+  size: number,
+): Promise<{ rows: unknown[][]; fields: readonly pg.FieldDef[] }> {
+  return new Promise((resolve, reject) => {
+    // pg-cursor answers a read after the end without a result.
+    cursor.read(size, (error, rows, result: pg.QueryResult | undefined) =>
+      error ? reject(error) : resolve({ rows, fields: result?.fields ?? [] }),
+    );
+  });
 }
 
 interface Connection {
