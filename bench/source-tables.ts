@@ -1,4 +1,4 @@
-// The bench's CSV as a table of PostgreSQL, MariaDB/MySQL or SQLite, for bench/sync.ts
+// The bench's CSV as a table of PostgreSQL, MariaDB/MySQL or SQLite, for bench/sync.ts and read.ts
 // `--source postgres|mysql|sqlite`: the same rows, read through that kind's source instead of the
 // file. Columns are TEXT and empty fields NULL, as a staging table loaded from such a file would be.
 // A table is loaded once per CSV (its stamp's `at`) and reused while that file is.
