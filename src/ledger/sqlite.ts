@@ -56,6 +56,8 @@ export interface SqliteLedgerOptions {
 
 const KEY_ENCODINGS = { plain: "plain", sha256: "sha256" } as const;
 const ERROR_MESSAGE_MAX = 2000;
+/** Rows per upsert statement; what is left of a run takes statements of 16, 4 and 1. */
+const UPSERT_ROWS = 64;
 const DEFAULT_LIST_LIMIT = 100;
 
 // Measured on a 1M-row ledger (README): keys written in random order dirty about one page each; a
@@ -81,6 +83,8 @@ export class SqliteLedger implements Ledger {
   readonly #location: string;
   readonly #now: () => number;
   readonly #statements = new Map<string, StatementSync>();
+  /** Upserts by their number of rows: their SQL is long, and hashing it per call cost more than the rows. */
+  readonly #upserts = new Map<number, StatementSync>();
   readonly #namespaces = new Map<string, number>();
   readonly #activeRuns = new Map<RunId, ActiveRun>();
   #closed = false;
@@ -340,43 +344,23 @@ export class SqliteLedger implements Ledger {
             "UPDATE batches SET closed_at = ?, fbtrace_id = ? WHERE id = ? AND run_id = ? AND closed_at IS NULL",
           ).run(now, response.fbtraceId ?? null, response.batchId, runId);
         }
-        const upsert = this.#statement(
-          `INSERT INTO row_states
-             (namespace_id, key, state, event_id, batch_id, rejection_id, reason, run_id, first_seen_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (namespace_id, key) DO UPDATE SET
-             state = excluded.state, event_id = coalesce(excluded.event_id, row_states.event_id),
-             batch_id = excluded.batch_id, rejection_id = excluded.rejection_id, reason = excluded.reason,
-             run_id = excluded.run_id, updated_at = excluded.updated_at
-           WHERE row_states.state <> ${STATE_CODES.delivered}`,
-        );
         const counts = zeroCounts(OUTCOME_STATES);
         let ignored = 0;
-        for (const outcome of outcomes) {
-          const key = this.#storedKey(outcome.key);
-          let rejectionId: number | null = null;
-          if (outcome.state === "rejected") {
-            if (this.#isDelivered(namespaceId, key)) {
-              ignored++;
-              continue;
-            }
-            rejectionId = this.#logRejection(runId, namespaceId, key, outcome, batchId, now);
+        for (let start = 0; start < outcomes.length; ) {
+          const first = outcomes[start] as Outcome;
+          if (first.state === "rejected") {
+            if (this.#recordRejected(runId, namespaceId, first, batchId, now)) counts.rejected++;
+            else ignored++;
+            start++;
+            continue;
           }
-          const sent = outcome.state === "delivered" || outcome.state === "rejected";
-          const result = upsert.run(
-            namespaceId,
-            key,
-            STATE_CODES[outcome.state],
-            "eventId" in outcome ? (outcome.eventId ?? null) : null,
-            sent ? batchId : null,
-            rejectionId,
-            "reason" in outcome ? (outcome.reason ?? null) : null,
-            runId,
-            now,
-            now,
-          );
-          if (Number(result.changes) > 0) counts[outcome.state]++;
-          else ignored++;
+          // The outcomes of one answer share a state: they go in statements of several rows each.
+          let end = start + 1;
+          while (end < outcomes.length && (outcomes[end] as Outcome).state === first.state) end++;
+          const applied = this.#upsertSameState(runId, namespaceId, outcomes, start, end, batchId, now);
+          counts[first.state] += applied;
+          ignored += end - start - applied;
+          start = end;
         }
         this.#statement(
           `UPDATE runs SET delivered = delivered + ?, rejected = rejected + ?, expired = expired + ?,
@@ -385,6 +369,100 @@ export class SqliteLedger implements Ledger {
         return { applied: outcomes.length - ignored, ignored };
       }),
     );
+  }
+
+  /** A rejection is logged unless the key was delivered meanwhile; false when it changed nothing. */
+  #recordRejected(
+    runId: RunId,
+    namespaceId: number,
+    outcome: Extract<Outcome, { state: "rejected" }>,
+    batchId: BatchId | null,
+    now: number,
+  ): boolean {
+    const key = this.#storedKey(outcome.key);
+    if (this.#isDelivered(namespaceId, key)) return false;
+    const rejectionId = this.#logRejection(runId, namespaceId, key, outcome, batchId, now);
+    const result = this.#upsertStatement(1).run(
+      namespaceId,
+      key,
+      STATE_CODES.rejected,
+      outcome.eventId ?? null,
+      batchId,
+      rejectionId,
+      null,
+      runId,
+      now,
+      now,
+    );
+    return Number(result.changes) > 0;
+  }
+
+  /**
+   * Outcomes `start` to `end`, all of one state other than rejected, upserted by statements of
+   * UPSERT_ROWS rows and fewer. A statement per row cost 1.44–1.76 µs a row in transactions of
+   * 1,000 on a bare table, 64 rows per statement 1.14–1.19: most of a call is its own overhead.
+   * Rows of one statement are applied in order, as one statement each would be. Returns how many
+   * rows changed; a delivered key is never overwritten.
+   */
+  #upsertSameState(
+    runId: RunId,
+    namespaceId: number,
+    outcomes: readonly Outcome[],
+    start: number,
+    end: number,
+    batchId: BatchId | null,
+    now: number,
+  ): number {
+    const state = (outcomes[start] as Outcome).state;
+    const sentBatch = state === "delivered" ? batchId : null;
+    const code = STATE_CODES[state];
+    let applied = 0;
+    for (let from = start; from < end; ) {
+      let rows = UPSERT_ROWS;
+      while (rows > end - from) rows >>= 2;
+      const args: SQLInputValue[] = [];
+      for (let i = from; i < from + rows; i++) {
+        const outcome = outcomes[i] as Exclude<Outcome, { state: "rejected" }>;
+        args.push(
+          namespaceId,
+          this.#storedKey(outcome.key),
+          code,
+          ("eventId" in outcome ? outcome.eventId : undefined) ?? null,
+          sentBatch,
+          null,
+          ("reason" in outcome ? outcome.reason : undefined) ?? null,
+          runId,
+          now,
+          now,
+        );
+      }
+      applied += Number(this.#upsertStatement(rows).run(...args).changes);
+      from += rows;
+    }
+    return applied;
+  }
+
+  /**
+   * An upsert of `rows` rows, ten parameters each. Numbered parameters shared by the rows (`?1` for
+   * the namespace in every row) measured twice as slow as binding each row's own.
+   */
+  #upsertStatement(rows: number): StatementSync {
+    const cached = this.#upserts.get(rows);
+    if (cached !== undefined) return cached;
+    const values: string[] = [];
+    for (let row = 0; row < rows; row++) values.push("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    const statement = this.#statement(
+      `INSERT INTO row_states
+         (namespace_id, key, state, event_id, batch_id, rejection_id, reason, run_id, first_seen_at, updated_at)
+       VALUES ${values.join(", ")}
+       ON CONFLICT (namespace_id, key) DO UPDATE SET
+         state = excluded.state, event_id = coalesce(excluded.event_id, row_states.event_id),
+         batch_id = excluded.batch_id, rejection_id = excluded.rejection_id, reason = excluded.reason,
+         run_id = excluded.run_id, updated_at = excluded.updated_at
+       WHERE row_states.state <> ${STATE_CODES.delivered}`,
+    );
+    this.#upserts.set(rows, statement);
+    return statement;
   }
 
   #isDelivered(namespaceId: number, key: SQLInputValue): boolean {

@@ -2,6 +2,7 @@
 // returns the value to send, undefined when there is nothing to send (null, "", []), or INVALID
 // when the value cannot be read; the row error then says what was expected, never what was found.
 import { canonicalEventName } from "../meta/vocabulary.ts";
+import { parseFlatObjectList } from "./flat-json-list.ts";
 import { toUnixSeconds } from "./timestamps.ts";
 
 export const INVALID: unique symbol = Symbol("invalid");
@@ -109,7 +110,7 @@ function contents(value: unknown): Coerced {
   const trimmed = typeof value === "string" ? value.trim() : undefined;
   // Objects parsed here belong to no one else: they are coerced in place rather than copied.
   const fromText = trimmed !== undefined && JSON_OPENERS.has(trimmed.charCodeAt(0));
-  const parsed = fromText ? parseJson(trimmed) : value;
+  const parsed = fromText ? (parseFlatObjectList(trimmed) ?? parseJson(trimmed)) : value;
   if (isBlank(parsed)) return undefined;
   const items = isRecord(parsed) ? [parsed] : parsed;
   if (!Array.isArray(items)) return INVALID;
@@ -117,12 +118,15 @@ function contents(value: unknown): Coerced {
   for (const item of items) {
     if (!isRecord(item)) return INVALID;
     const content: Record<string, unknown> = fromText ? item : { ...item };
-    for (const [key, coerce] of CONTENT_KEYS) {
-      if (!(key in content)) continue;
-      const coerced = coerce(content[key]);
+    for (let k = 0; k < CONTENT_KEYS.length; k++) {
+      const { key, coerce } = CONTENT_KEYS[k] as ContentKey;
+      const value = content[key];
+      if (value === undefined && !(key in content)) continue;
+      const coerced = coerce(value);
       if (coerced === INVALID) return INVALID;
+      // Stored only when it changed: a store under a key read from a table is a slow, generic one.
       if (coerced === undefined) delete content[key];
-      else content[key] = coerced;
+      else if (coerced !== value) content[key] = coerced;
     }
     out.push(content);
   }
@@ -132,11 +136,16 @@ function contents(value: unknown): Coerced {
 /** `[` and `{`: text that opens a JSON list or object. */
 const JSON_OPENERS = new Set(["[".charCodeAt(0), "{".charCodeAt(0)]);
 
-const CONTENT_KEYS: readonly [string, (value: unknown) => Coerced][] = [
-  ["id", text],
-  ["quantity", integer],
-  ["item_price", number],
-  ["delivery_category", text],
+interface ContentKey {
+  readonly key: string;
+  readonly coerce: (value: unknown) => Coerced;
+}
+
+const CONTENT_KEYS: readonly ContentKey[] = [
+  { key: "id", coerce: text },
+  { key: "quantity", coerce: integer },
+  { key: "item_price", coerce: number },
+  { key: "delivery_category", coerce: text },
 ];
 
 /** Customer values for a key that takes a list: every non-empty scalar, as text (one, or a list). */

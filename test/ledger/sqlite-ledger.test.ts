@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { after, describe, test } from "node:test";
 import {
   BASELINE_REASON,
@@ -120,6 +122,111 @@ describe("outcome precedence", () => {
     assert.equal(record?.reason, "event_time.too_old");
     await ledger.close();
   });
+});
+
+describe("outcomes of one call, many rows per statement", () => {
+  /** Runs of one state longer and shorter than a statement's rows, repeats within and across runs. */
+  function mixedOutcomes(): Outcome[] {
+    const outcomes: Outcome[] = [];
+    const key = (i: number) => `k${i}`;
+    for (let i = 0; i < 150; i++) outcomes.push(deliveredOutcome(key(i)));
+    outcomes.push(deliveredOutcome(key(7)));
+    for (let i = 150; i < 153; i++) outcomes.push(skippedOutcome(key(i)));
+    for (let i = 153; i < 223; i++) {
+      outcomes.push(
+        i % 3 === 0
+          ? { key: key(i), state: "expired", eventId: `ev-${key(i)}`, reason: "retry deadline passed" }
+          : expiredOutcome(key(i)),
+      );
+    }
+    outcomes.push(rejectedOutcome(key(153)), rejectedOutcome(key(3)));
+    for (const i of [5, 150, 300, 301, 300, 154]) outcomes.push(deliveredOutcome(key(i)));
+    for (const i of [0, 302, 155, 303, 302]) outcomes.push(skippedOutcome(key(i)));
+    outcomes.push({ key: key(156), state: "expired" });
+    return outcomes;
+  }
+
+  interface Expected {
+    state: string;
+    eventId: string | null;
+    reason: string | null;
+    batch: boolean;
+  }
+
+  /** The precedence rules, one outcome at a time: delivered stays, otherwise the latest wins. */
+  function expectedRows(outcomes: readonly Outcome[]) {
+    const rows = new Map<string, Expected>();
+    const counts = { delivered: 0, rejected: 0, expired: 0, skipped: 0 };
+    let ignored = 0;
+    for (const outcome of outcomes) {
+      const before = rows.get(outcome.key);
+      if (before?.state === "delivered") {
+        ignored++;
+        continue;
+      }
+      const eventId = "eventId" in outcome ? outcome.eventId : undefined;
+      const reason = "reason" in outcome ? outcome.reason : undefined;
+      rows.set(outcome.key, {
+        state: outcome.state,
+        eventId: eventId ?? before?.eventId ?? null,
+        reason: reason ?? null,
+        batch: outcome.state === "delivered" || outcome.state === "rejected",
+      });
+      counts[outcome.state]++;
+    }
+    return { rows, counts, ignored };
+  }
+
+  for (const hashKeys of [false, true]) {
+    test(`every row as if written one by one${hashKeys ? ", keys hashed" : ""}`, async () => {
+      const { ledger, path } = await freshLedger({ hashKeys });
+      const run = await ledger.startRun("shop", { mode: "live" });
+      const outcomes = mixedOutcomes();
+      const batchId = await ledger.openBatch(run, { datasetId: "111", events: outcomes.length });
+      const result = await ledger.recordOutcomes(run, outcomes, { batchId, fbtraceId: "TRACE" });
+      const expected = expectedRows(outcomes);
+      assert.deepEqual(result, { applied: outcomes.length - expected.ignored, ignored: expected.ignored });
+      const summary = await ledger.finishRun(run, { status: "completed" });
+      assert.deepEqual(summary.counts, expected.counts);
+      await ledger.close();
+
+      const db = new DatabaseSync(path, { readOnly: true });
+      const stored = db
+        .prepare("SELECT key, state, event_id, batch_id, rejection_id, reason, run_id FROM row_states")
+        .all();
+      const names = new Map(
+        db
+          .prepare("SELECT code, name FROM state_names")
+          .all()
+          .map((row) => [row.code, row.name]),
+      );
+      db.close();
+      assert.equal(stored.length, expected.rows.size);
+      const storedKey = (key: string) => (hashKeys ? createHash("sha256").update(key).digest("hex") : key);
+      const byKey = new Map(
+        stored.map((row) => [
+          row.key instanceof Uint8Array ? Buffer.from(row.key).toString("hex") : String(row.key),
+          row,
+        ]),
+      );
+      for (const [key, want] of expected.rows) {
+        const row = byKey.get(storedKey(key));
+        assert.ok(row, `row ${key} is stored`);
+        assert.deepEqual(
+          {
+            state: names.get(row.state),
+            eventId: row.event_id,
+            reason: row.reason,
+            batch: row.batch_id === batchId,
+            rejection: row.rejection_id !== null,
+            run: row.run_id,
+          },
+          { ...want, rejection: want.state === "rejected", run },
+          `row ${key}`,
+        );
+      }
+    });
+  }
 });
 
 describe("replay", () => {
