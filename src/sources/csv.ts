@@ -119,11 +119,20 @@ const MAX_CARRIED_BYTES = 1 << 20;
  */
 class LineDecoder {
   readonly #decoder: StringDecoder;
+  readonly #encoding: "utf8" | "utf16le" | "latin1";
   readonly #byLine: boolean;
   #carry: Buffer | undefined;
+  /**
+   * The decoder may hold the start of a character: text past MAX_CARRIED_BYTES went to it without
+   * a line break. Otherwise every write ended with "\n", after which it holds nothing, and a line
+   * is decoded straight from the bytes: a Buffer view and the decoder's call per line cost ~0.4 µs
+   * of bench:read's ~4 a row.
+   */
+  #decoderHolds = false;
 
   constructor(encoding: "utf8" | "utf16le" | "latin1") {
     this.#decoder = new StringDecoder(encoding);
+    this.#encoding = encoding;
     this.#byLine = encoding !== "utf16le";
   }
 
@@ -133,12 +142,19 @@ class LineDecoder {
     const texts: string[] = [];
     let start = 0;
     for (let end = data.indexOf(LF_BYTE); end >= 0; end = data.indexOf(LF_BYTE, start)) {
-      texts.push(this.#decoder.write(data.subarray(start, end + 1)));
+      texts.push(
+        this.#decoderHolds
+          ? this.#decoder.write(data.subarray(start, end + 1))
+          : data.toString(this.#encoding, start, end + 1),
+      );
+      this.#decoderHolds = false;
       start = end + 1;
     }
     this.#carry = undefined;
-    if (data.length - start > MAX_CARRIED_BYTES) texts.push(this.#decoder.write(data.subarray(start)));
-    else if (start < data.length) this.#carry = Buffer.from(data.subarray(start));
+    if (data.length - start > MAX_CARRIED_BYTES) {
+      texts.push(this.#decoder.write(data.subarray(start)));
+      this.#decoderHolds = true;
+    } else if (start < data.length) this.#carry = Buffer.from(data.subarray(start));
     return texts;
   }
 

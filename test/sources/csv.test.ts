@@ -244,6 +244,49 @@ test("csv: a line longer than what is held back, cut inside a character, and the
   );
 });
 
+test("csv: bytes that are not UTF-8 read as the whole file decoded at once would read them", async (t) => {
+  const dir = await tempDir(t);
+  const bad = [
+    [0xff],
+    [0xc3],
+    [0xe2, 0x82],
+    [0xc0, 0xaf],
+    [0xed, 0xa0, 0x80],
+    [0xf0, 0x9f, 0x98],
+    [0x80, 0x80],
+  ].map((bytes) => Buffer.from(bytes));
+  const parts: Buffer[] = [Buffer.from("id,name,note\n")];
+  // Each bad sequence before a comma, before a line break and inside a value, over several reads.
+  for (let i = 0; i < 20_000; i++) {
+    const seq = bad[i % bad.length] as Buffer;
+    const where = i % 3;
+    parts.push(
+      Buffer.concat([
+        Buffer.from(`${i},Zoë`),
+        where === 0 ? seq : Buffer.alloc(0),
+        Buffer.from(",n"),
+        where === 1 ? seq : Buffer.alloc(0),
+        Buffer.from("te"),
+        where === 2 ? seq : Buffer.alloc(0),
+        Buffer.from("\n"),
+      ]),
+    );
+  }
+  const bytes = Buffer.concat(parts);
+  await writeFile(join(dir, "bad.csv"), bytes);
+  const [header, ...lines] = bytes.toString("utf8").split("\n").slice(0, -1);
+  const columns = (header as string).split(",");
+  const expected = lines.map((line) =>
+    Object.fromEntries(line.split(",").map((value, c) => [columns[c], value])),
+  );
+  const { rows, unreadable } = await readAll(openSource({ kind: "csv", path: "bad.csv" }, { cwd: dir }));
+  assert.deepEqual(unreadable, []);
+  assert.equal(rows.length, 20_000);
+  // Row by row: a failing deepEqual of 20,000 rows takes minutes to describe.
+  for (let i = 0; i < rows.length; i++) assert.deepEqual(rows[i], expected[i], `row ${i}`);
+  assert.ok((rows[1] as Record<string, string>).note?.includes("\uFFFD"));
+});
+
 test("csv: batches() hands over each read's rows as one block, the same rows as rows(), unreadable ones in place", async (t) => {
   const dir = await tempDir(t);
   const lines = ["id,payload"];
