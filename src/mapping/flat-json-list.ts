@@ -1,7 +1,8 @@
 // A list of flat objects as JSON text, `[{"id":"SKU-1","quantity":2,"item_price":9.5}, …]`, read
-// without JSON.parse: the shape in which warehouses export `contents`. In bench:sync, JSON.parse of
-// that column cost ~2 µs a row (of ~17 for mapping, normalization, validation and JSON together),
-// about twice what the same strings cost it outside the run. Anything outside the shape (nesting,
+// without JSON.parse: the shape in which warehouses export `contents`. Reading and evaluating the
+// bench's rows on one thread, JSON.parse of that column took ~2 µs a row of ~16 for the whole
+// evaluation, about twice what the same strings cost it parsed on their own; read here, the
+// evaluation cost ~1.2 µs a row less (BENCHMARKS.md). Anything outside the shape (nesting,
 // escapes, control characters, a `__proto__` key, text that is not JSON) is left to JSON.parse:
 // what this reads, it reads as JSON.parse would, and test/mapping/flat-json-list.test.ts holds the
 // two equal on generated text.
