@@ -120,13 +120,13 @@ function contents(value: unknown): Coerced {
     const content: Record<string, unknown> = fromText ? item : { ...item };
     for (let k = 0; k < CONTENT_KEYS.length; k++) {
       const { key, coerce } = CONTENT_KEYS[k] as ContentKey;
-      const value = content[key];
-      if (value === undefined && !(key in content)) continue;
-      const coerced = coerce(value);
+      const held = content[key];
+      if (held === undefined && !(key in content)) continue;
+      const coerced = coerce(held);
       if (coerced === INVALID) return INVALID;
       // Stored only when it changed: a store under a key read from a table is a slow, generic one.
       if (coerced === undefined) delete content[key];
-      else if (coerced !== value) content[key] = coerced;
+      else if (coerced !== held) content[key] = coerced;
     }
     out.push(content);
   }
